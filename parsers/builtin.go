@@ -1,0 +1,24 @@
+package parsers
+
+import (
+	"github.com/cyberalarm/cyberalarm/detect"
+	"github.com/cyberalarm/cyberalarm/parsers/netfilter"
+)
+
+// builtins lists the built-in parsers in auto-detection order: the most
+// specific signatures first.
+func builtins() []detect.ParserInfo {
+	return []detect.ParserInfo{
+		netfilter.Info(),
+	}
+}
+
+// Builtin returns a new registry holding every built-in parser. Each call
+// returns a fresh registry that the caller may add plugins to.
+func Builtin() *Registry {
+	r := NewRegistry()
+	for _, in := range builtins() {
+		r.Register(in)
+	}
+	return r
+}

@@ -1,0 +1,299 @@
+// Package parsertest is the conformance kit for parsers, built-in or plugin.
+// One call runs a parser over a folder of test cases with golden output, and
+// checks what every parser must survive: junk, huge lines, invalid UTF-8,
+// truncated lines. Fuzz seeds a fuzz target from the same folder.
+//
+// A case is a folder holding input.log (one line per record) and
+// expected.jsonl (one JSON value per input line, as `parse --per-line`
+// writes it). Run the tests with -update to rewrite expected.jsonl, then
+// read the diff.
+package parsertest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cyberalarm/cyberalarm/detect"
+	"github.com/cyberalarm/cyberalarm/parsers"
+	"github.com/cyberalarm/cyberalarm/parsers/syslog"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected.jsonl golden files")
+
+// RefTime is the reference time of every corpus case: stamps without a year
+// take the year nearest to it, and lines without a time get it.
+var RefTime = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// Canary is a word that corpus inputs plant in payloads, message bodies and
+// subjects. It must never appear in a parser's output.
+const Canary = "CANARY"
+
+// Options tune Run.
+type Options struct {
+	// Registry is used to check that auto-detection picks this parser for
+	// every line it parses; nil means parsers.Builtin() plus this parser.
+	Registry *parsers.Registry
+	// NoAuto skips the auto-detection check.
+	NoAuto bool
+}
+
+// Run runs info's parser over every case folder under dir, compares its
+// output with the goldens, checks auto-detection, the event contract, the
+// privacy canary, that events do not alias the input buffer, and the
+// bad-input checks.
+func Run(t *testing.T, info detect.ParserInfo, dir string, opts Options) {
+	t.Helper()
+	cases, err := filepath.Glob(filepath.Join(dir, "*", "input.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatalf("no test cases (*/input.log) under %s", dir)
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = parsers.Builtin()
+		if _, ok := reg.Lookup(info.Name); !ok {
+			reg.Register(info)
+		}
+	}
+	for _, in := range cases {
+		caseDir := filepath.Dir(in)
+		t.Run(filepath.Base(caseDir), func(t *testing.T) {
+			runCase(t, info, reg, caseDir, opts)
+		})
+	}
+	t.Run("bad_input", func(t *testing.T) { BadInput(t, info) })
+}
+
+func single(info detect.ParserInfo) *parsers.Registry {
+	r := parsers.NewRegistry()
+	r.Register(info)
+	return r
+}
+
+func newStream(t testing.TB, reg *parsers.Registry, format string) *parsers.Stream {
+	s, err := parsers.NewStream(reg, format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Ref = RefTime
+	return s
+}
+
+// Lines reads the lines of a file, without their newlines.
+func Lines(t testing.TB, path string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	sc := syslog.NewScanner(bytes.NewReader(data), 1<<20)
+	for sc.Scan() {
+		out = append(out, append([]byte(nil), sc.Bytes()...))
+	}
+	return out
+}
+
+func runCase(t *testing.T, info detect.ParserInfo, reg *parsers.Registry, dir string, opts Options) {
+	lines := Lines(t, filepath.Join(dir, "input.log"))
+	fixed := newStream(t, single(info), info.Name)
+	auto := newStream(t, reg, "auto")
+
+	var got []byte
+	var ev, aev detect.Event
+	events := 0
+	for n, line := range lines {
+		buf := append([]byte(nil), line...)
+		err := fixed.Parse(buf, &ev)
+		out := parsers.AppendResult(nil, &ev, err)
+		if !json.Valid(out) {
+			t.Errorf("line %d: output is not valid JSON: %s", n+1, out)
+		}
+		if err == nil {
+			events++
+			if verr := ev.Validate(); verr != nil {
+				t.Errorf("line %d: event breaks the contract: %v\n%s", n+1, verr, out)
+			}
+			// The event must not alias the input: scribble over it.
+			for i := range buf {
+				buf[i] = 'X'
+			}
+			if again := ev.AppendJSON(nil); !bytes.Equal(again, out) {
+				t.Errorf("line %d: event keeps the input buffer:\nbefore %s\nafter  %s", n+1, out, again)
+			}
+		}
+		if bytes.Contains(out, []byte(Canary)) {
+			t.Errorf("line %d: output carries payload or content (%s): %s", n+1, Canary, out)
+		}
+		if !opts.NoAuto {
+			aerr := auto.Parse(line, &aev)
+			aout := parsers.AppendResult(nil, &aev, aerr)
+			if err == nil && auto.Dataset() != info.Name {
+				t.Errorf("line %d: auto-detection chose %q, want %q", n+1, auto.Dataset(), info.Name)
+			} else if err == nil && !bytes.Equal(aout, out) {
+				t.Errorf("line %d: auto-detection gives a different result:\nfixed %s\nauto  %s", n+1, out, aout)
+			}
+		}
+		got = append(got, out...)
+		got = append(got, '\n')
+	}
+	if events == 0 {
+		t.Errorf("no line of %s parsed to an event", dir)
+	}
+
+	golden := filepath.Join(dir, "expected.jsonl")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(decode(t, want), decode(t, got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", golden, diff)
+	}
+}
+
+func decode(t *testing.T, b []byte) []any {
+	t.Helper()
+	var out []any
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var v any
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatalf("golden line %q: %v", sc.Text(), err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// BadInput checks that junk never panics, never yields an event that
+// breaks the contract, and that lines that are clearly not events are not
+// turned into network events.
+func BadInput(t *testing.T, info detect.ParserInfo) {
+	s := newStream(t, single(info), info.Name)
+	var ev detect.Event
+	junk := map[string][]byte{
+		"empty":        {},
+		"space":        []byte("    "),
+		"nul":          {0, 0, 0, 0},
+		"binary":       {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, 0, 0xff, 0xfe, 0x01, 0x80},
+		"invalid_utf8": []byte("\xff\xfe\xfd \xc3\x28 =\xa0\xa1 {\"\xe2\x82"),
+		"huge":         bytes.Repeat([]byte("A"), 64<<10),
+		"huge_kv":      bytes.Repeat([]byte("k=v "), 16<<10),
+		"huge_csv":     bytes.Repeat([]byte("1,"), 32<<10),
+		"json_trunc":   []byte(`{"timestamp":"2026-11-27T10:00:00Z","event_type":"alert","src_ip":"1.2.`),
+		"json_deep":    bytes.Repeat([]byte("["), 10000),
+		"syslog_only":  []byte("<13>Nov 27 10:00:00 host tag: "),
+	}
+	for name, line := range junk {
+		err := s.Parse(line, &ev)
+		if errors.Is(err, parsers.ErrPanic) {
+			t.Errorf("%s: parser panicked: %v", name, err)
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: junk parsed to an event: %s", name, ev.AppendJSON(nil))
+		}
+	}
+}
+
+// Fuzz seeds f with every corpus line under dir and checks, for any input,
+// that the parser does not panic, and that an event it returns keeps the
+// contract, encodes to valid JSON and does not alias the input.
+func Fuzz(f *testing.F, info detect.ParserInfo, dir string) {
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "input.log"))
+	for _, p := range paths {
+		for _, l := range Lines(f, p) {
+			f.Add(l)
+		}
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		p := info.New()
+		var rec detect.Record
+		var ev detect.Event
+		rec.Raw = line
+		rec.Ref = RefTime
+		syslog.Parse(&rec)
+		if err := p.Parse(&rec, &ev); err != nil {
+			return
+		}
+		ev.Dataset = info.Name
+		if ev.Timestamp.IsZero() {
+			ev.Timestamp = RefTime
+		}
+		out := ev.AppendJSON(nil)
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON: %s", out)
+		}
+		if err := ev.Validate(); err != nil {
+			t.Fatalf("contract: %v: %s", err, out)
+		}
+		for i := range line {
+			line[i] = 'X'
+		}
+		if again := ev.AppendJSON(nil); !bytes.Equal(again, out) {
+			t.Fatalf("event keeps the input buffer:\nbefore %s\nafter  %s", out, again)
+		}
+	})
+}
+
+// Bench measures info's parser, through a Stream as the collector runs it,
+// over every line under dir that parses to an event. It reports lines/s.
+// With auto set it auto-detects the format, to measure detection's cost.
+func Bench(b *testing.B, info detect.ParserInfo, dir string, auto bool) {
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "input.log"))
+	reg := single(info)
+	if auto {
+		reg = parsers.Builtin()
+		if _, ok := reg.Lookup(info.Name); !ok {
+			reg.Register(info)
+		}
+	}
+	format := info.Name
+	if auto {
+		format = "auto"
+	}
+	s := newStream(b, reg, format)
+	var ev detect.Event
+	var lines [][]byte
+	for _, p := range paths {
+		for _, l := range Lines(b, p) {
+			if s.Parse(l, &ev) == nil {
+				lines = append(lines, l)
+			}
+		}
+	}
+	if len(lines) == 0 {
+		b.Fatalf("no events under %s", dir)
+	}
+	var size int64
+	for _, l := range lines {
+		size += int64(len(l))
+	}
+	b.SetBytes(size / int64(len(lines)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := s.Parse(lines[i%len(lines)], &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
