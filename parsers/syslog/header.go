@@ -148,7 +148,7 @@ func isTagByte(c byte) bool {
 
 // isHost reports whether b can be a host name or address.
 func isHost(b []byte) bool {
-	if len(b) > 255 {
+	if len(b) > 255 || b[0] == '%' || b[len(b)-1] == ':' {
 		return false
 	}
 	for _, c := range b {

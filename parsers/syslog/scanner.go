@@ -27,6 +27,8 @@ type Scanner struct {
 	frameErr error
 	err      error
 	line     int64
+	// afterCount is set after an octet-counted frame.
+	afterCount bool
 }
 
 // NewScanner returns a Scanner over r that returns frames of up to max bytes
@@ -46,6 +48,19 @@ func (s *Scanner) Scan() bool {
 		return false
 	}
 	s.line++
+	if s.afterCount {
+		// Senders often end a counted frame with a newline as well. It is
+		// skipped here, not in readCounted: peeking there could move the
+		// buffer under the frame just returned.
+		s.afterCount = false
+		if c, err := s.r.Peek(1); err == nil && c[0] == '\n' {
+			s.r.Discard(1) //nolint:errcheck // one byte was peeked
+			if _, err := s.r.Peek(1); err != nil {
+				s.err = err
+				return false
+			}
+		}
+	}
 	if n, ok := s.octetCount(); ok {
 		return s.readCounted(n)
 	}
@@ -85,14 +100,15 @@ func (s *Scanner) Scan() bool {
 // octetCount recognises "LEN <" at the start of the next frame.
 func (s *Scanner) octetCount() (int, bool) {
 	// Peek only what has arrived, so that a live stream's last short line is
-	// not held back; wait for more only while all there is are digits.
-	p, _ := s.r.Peek(1)
-	for want := 1; len(p) >= want && want < 12; {
-		p, _ = s.r.Peek(max(want, min(12, s.r.Buffered())))
-		if !allDigits(p) || len(p) >= 12 {
-			break
+	// not held back; wait for more only while the bytes so far could still
+	// be the start of "LEN <".
+	p, _ := s.r.Peek(max(1, min(12, s.r.Buffered())))
+	for len(p) < 12 && maybeCount(p) {
+		q, _ := s.r.Peek(len(p) + 1)
+		if len(q) == len(p) {
+			break // end of stream
 		}
-		want = len(p) + 1
+		p = q
 	}
 	n, i := 0, 0
 	for i < len(p) && p[i] >= '0' && p[i] <= '9' {
@@ -127,20 +143,18 @@ func (s *Scanner) readCounted(n int) bool {
 	}
 	s.r.Discard(n) //nolint:errcheck // n bytes were peeked
 	s.frame = trimEOL(p)
-	// Senders often end a counted frame with a newline as well.
-	if c, err := s.r.Peek(1); err == nil && c[0] == '\n' {
-		s.r.Discard(1) //nolint:errcheck
-	}
+	s.afterCount = true
 	return true
 }
 
-func allDigits(p []byte) bool {
-	for _, c := range p {
-		if c < '0' || c > '9' {
-			return false
-		}
+// maybeCount reports whether p is a proper prefix of "LEN <": digits, then
+// perhaps one space.
+func maybeCount(p []byte) bool {
+	i := 0
+	for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+		i++
 	}
-	return true
+	return i == len(p) || (i > 0 && i == len(p)-1 && p[i] == ' ')
 }
 
 func trimEOL(b []byte) []byte {

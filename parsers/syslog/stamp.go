@@ -52,15 +52,21 @@ func NearestYear(ref time.Time, month time.Month, day, hour, min, sec, nsec int,
 		ref = time.Now()
 	}
 	y := ref.In(loc).Year()
-	best := time.Date(y, month, day, hour, min, sec, nsec, loc)
-	bestD := absDur(best.Sub(ref))
-	for _, cy := range [2]int{y - 1, y + 1} {
-		t := time.Date(cy, month, day, hour, min, sec, nsec, loc)
-		if d := absDur(t.Sub(ref)); d < bestD {
-			best, bestD = t, d
+	t := time.Date(y, month, day, hour, min, sec, nsec, loc)
+	// Only a stamp more than half a year from ref can be nearer in the
+	// year before or after, so the common case builds one time.
+	const halfYear = 183 * 24 * time.Hour
+	switch d := t.Sub(ref); {
+	case d > halfYear:
+		if p := time.Date(y-1, month, day, hour, min, sec, nsec, loc); absDur(p.Sub(ref)) < d {
+			return p
+		}
+	case d < -halfYear:
+		if n := time.Date(y+1, month, day, hour, min, sec, nsec, loc); absDur(n.Sub(ref)) < -d {
+			return n
 		}
 	}
-	return best
+	return t
 }
 
 func absDur(d time.Duration) time.Duration {
