@@ -2,7 +2,9 @@ package parsers
 
 import (
 	"github.com/cyberalarm/cyberalarm/detect"
+	"github.com/cyberalarm/cyberalarm/parsers/filterlog"
 	"github.com/cyberalarm/cyberalarm/parsers/netfilter"
+	"github.com/cyberalarm/cyberalarm/parsers/panos"
 )
 
 // builtins lists the built-in parsers in auto-detection order: the most
@@ -10,6 +12,8 @@ import (
 func builtins() []detect.ParserInfo {
 	return []detect.ParserInfo{
 		netfilter.Info(),
+		filterlog.Info(),
+		panos.Info(),
 	}
 }
 
