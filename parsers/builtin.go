@@ -4,7 +4,9 @@ import (
 	"github.com/cyberalarm/cyberalarm/detect"
 	"github.com/cyberalarm/cyberalarm/parsers/filterlog"
 	"github.com/cyberalarm/cyberalarm/parsers/netfilter"
+	"github.com/cyberalarm/cyberalarm/parsers/openssh"
 	"github.com/cyberalarm/cyberalarm/parsers/panos"
+	"github.com/cyberalarm/cyberalarm/parsers/postfix"
 )
 
 // builtins lists the built-in parsers in auto-detection order: the most
@@ -14,6 +16,8 @@ func builtins() []detect.ParserInfo {
 		netfilter.Info(),
 		filterlog.Info(),
 		panos.Info(),
+		openssh.Info(),
+		postfix.Info(),
 	}
 }
 
