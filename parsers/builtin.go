@@ -3,6 +3,7 @@ package parsers
 import (
 	"github.com/cyberalarm/cyberalarm/detect"
 	"github.com/cyberalarm/cyberalarm/parsers/filterlog"
+	"github.com/cyberalarm/cyberalarm/parsers/fortigate"
 	"github.com/cyberalarm/cyberalarm/parsers/netfilter"
 	"github.com/cyberalarm/cyberalarm/parsers/openssh"
 	"github.com/cyberalarm/cyberalarm/parsers/panos"
@@ -15,6 +16,7 @@ func builtins() []detect.ParserInfo {
 	return []detect.ParserInfo{
 		netfilter.Info(),
 		filterlog.Info(),
+		fortigate.Info(),
 		panos.Info(),
 		openssh.Info(),
 		postfix.Info(),
