@@ -101,6 +101,7 @@ type Network struct {
 	Transport string // network.transport
 	Protocol  string // network.protocol: the application protocol, lower case
 	Direction string // network.direction
+	Bytes     Count  // network.bytes: both directions, where only a total is known
 	Packets   Count  // network.packets
 }
 

@@ -42,6 +42,7 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	w.str("transport", e.Network.Transport)
 	w.str("protocol", e.Network.Protocol)
 	w.str("direction", e.Network.Direction)
+	w.count("bytes", e.Network.Bytes)
 	w.count("packets", e.Network.Packets)
 	w.close()
 

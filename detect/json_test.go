@@ -19,7 +19,7 @@ func fullEvent() Event {
 		Observer:    Observer{Vendor: "Cisco", Product: "ASA", Hostname: "asa01"},
 		Source:      Endpoint{IP: netip.MustParseAddr("2001:db8::7"), Port: 51514, Bytes: SetCount(0), NATIP: netip.MustParseAddr("192.0.2.1")},
 		Destination: Endpoint{IP: netip.MustParseAddr("192.0.2.10"), Port: 443, Bytes: SetCount(1500), NATIP: netip.MustParseAddr("10.0.0.10")},
-		Network:     Network{Transport: TransportTCP, Protocol: "http", Direction: DirectionInbound, Packets: SetCount(3)},
+		Network:     Network{Transport: TransportTCP, Protocol: "http", Direction: DirectionInbound, Bytes: SetCount(1500), Packets: SetCount(3)},
 		Rule:        Rule{Name: `acl "outside"`, ID: "0x1", Category: "Attempted Admin"},
 		UserName:    "bob", URLPath: "/wp-login.php", HTTPMethod: "POST", HTTPStatus: 404, UserAgent: "curl/8.0",
 	}
@@ -38,7 +38,7 @@ func TestAppendJSONFull(t *testing.T) {
 		"observer":    map[string]any{"vendor": "Cisco", "product": "ASA", "hostname": "asa01"},
 		"source":      map[string]any{"ip": "2001:db8::7", "port": 51514.0, "bytes": 0.0, "nat": map[string]any{"ip": "192.0.2.1"}},
 		"destination": map[string]any{"ip": "192.0.2.10", "port": 443.0, "bytes": 1500.0, "nat": map[string]any{"ip": "10.0.0.10"}},
-		"network":     map[string]any{"transport": "tcp", "protocol": "http", "direction": "inbound", "packets": 3.0},
+		"network":     map[string]any{"transport": "tcp", "protocol": "http", "direction": "inbound", "bytes": 1500.0, "packets": 3.0},
 		"rule":        map[string]any{"name": `acl "outside"`, "id": "0x1", "category": "Attempted Admin"},
 		"user":        map[string]any{"name": "bob"},
 		"url":         map[string]any{"path": "/wp-login.php"},

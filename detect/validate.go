@@ -49,7 +49,8 @@ func (e *Event) Validate() error {
 	for _, c := range [...]struct {
 		name string
 		c    Count
-	}{{"source.bytes", e.Source.Bytes}, {"destination.bytes", e.Destination.Bytes}, {"network.packets", e.Network.Packets}} {
+	}{{"source.bytes", e.Source.Bytes}, {"destination.bytes", e.Destination.Bytes},
+		{"network.bytes", e.Network.Bytes}, {"network.packets", e.Network.Packets}} {
 		if c.c.Valid && c.c.N < 0 {
 			return fmt.Errorf("%s: negative (%d)", c.name, c.c.N)
 		}

@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"github.com/cyberalarm/cyberalarm/detect"
+	"github.com/cyberalarm/cyberalarm/parsers/ciscoasa"
 	"github.com/cyberalarm/cyberalarm/parsers/filterlog"
 	"github.com/cyberalarm/cyberalarm/parsers/fortigate"
 	"github.com/cyberalarm/cyberalarm/parsers/netfilter"
@@ -16,6 +17,7 @@ func builtins() []detect.ParserInfo {
 	return []detect.ParserInfo{
 		netfilter.Info(),
 		filterlog.Info(),
+		ciscoasa.Info(),
 		fortigate.Info(),
 		panos.Info(),
 		openssh.Info(),
