@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"github.com/cyberalarm/cyberalarm/detect"
+	"github.com/cyberalarm/cyberalarm/parsers/cef"
 	"github.com/cyberalarm/cyberalarm/parsers/ciscoasa"
 	"github.com/cyberalarm/cyberalarm/parsers/filterlog"
 	"github.com/cyberalarm/cyberalarm/parsers/fortigate"
@@ -9,6 +10,7 @@ import (
 	"github.com/cyberalarm/cyberalarm/parsers/openssh"
 	"github.com/cyberalarm/cyberalarm/parsers/panos"
 	"github.com/cyberalarm/cyberalarm/parsers/postfix"
+	"github.com/cyberalarm/cyberalarm/parsers/winfirewall"
 )
 
 // builtins lists the built-in parsers in auto-detection order: the most
@@ -22,6 +24,8 @@ func builtins() []detect.ParserInfo {
 		panos.Info(),
 		openssh.Info(),
 		postfix.Info(),
+		winfirewall.Info(),
+		cef.Info(), // searches the whole message: after the cheap prefix sniffers
 	}
 }
 
