@@ -10,22 +10,27 @@ import (
 	"github.com/cyberalarm/cyberalarm/parsers/openssh"
 	"github.com/cyberalarm/cyberalarm/parsers/panos"
 	"github.com/cyberalarm/cyberalarm/parsers/postfix"
+	"github.com/cyberalarm/cyberalarm/parsers/suricata"
 	"github.com/cyberalarm/cyberalarm/parsers/winfirewall"
 )
 
-// builtins lists the built-in parsers in auto-detection order: the most
-// specific signatures first.
+// builtins lists the built-in parsers in auto-detection order. The syslog
+// tag is tried before any of these; among Sniffs, those anchored at the
+// start of the message come first, and those that search the whole message
+// (cisco_asa, cef) last, so that a marker inside another format's payload
+// cannot steal the line.
 func builtins() []detect.ParserInfo {
 	return []detect.ParserInfo{
+		suricata.Info(),
 		netfilter.Info(),
 		filterlog.Info(),
-		ciscoasa.Info(),
 		fortigate.Info(),
 		panos.Info(),
 		openssh.Info(),
 		postfix.Info(),
 		winfirewall.Info(),
-		cef.Info(), // searches the whole message: after the cheap prefix sniffers
+		ciscoasa.Info(),
+		cef.Info(),
 	}
 }
 
