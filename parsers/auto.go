@@ -13,8 +13,10 @@ import (
 var ErrUnknownFormat = fmt.Errorf("no parser recognises this line: %w", detect.ErrNotEvent)
 
 // Auto is a Parser that picks the parser for each line: first by the syslog
-// tag, then the parser that took the previous line (streams rarely change
-// format), then each parser's Sniff in registration order. Like any Parser
+// tag, then by each parser's Sniff in registration order. (It does not try
+// the previous line's parser first: a generic parser such as netfilter would
+// then keep taking lines that a more specific one registered before it, such
+// as ubiquiti, should have.) Like any Parser
 // it is used by one goroutine at a time; it makes one instance of each
 // parser it uses, so stateful parsers keep their state per stream.
 type Auto struct {
@@ -51,13 +53,8 @@ func (a *Auto) Choose(rec *detect.Record) int {
 			}
 		}
 	}
-	if a.last >= 0 {
-		if s := a.infos[a.last].Sniff; s != nil && s(rec) {
-			return a.last
-		}
-	}
 	for _, i := range a.sniffers {
-		if i != a.last && a.infos[i].Sniff(rec) {
+		if a.infos[i].Sniff(rec) {
 			return i
 		}
 	}

@@ -6,11 +6,13 @@ import (
 	"github.com/cyberalarm/cyberalarm/parsers/ciscoasa"
 	"github.com/cyberalarm/cyberalarm/parsers/filterlog"
 	"github.com/cyberalarm/cyberalarm/parsers/fortigate"
+	"github.com/cyberalarm/cyberalarm/parsers/mikrotik"
 	"github.com/cyberalarm/cyberalarm/parsers/netfilter"
 	"github.com/cyberalarm/cyberalarm/parsers/openssh"
 	"github.com/cyberalarm/cyberalarm/parsers/panos"
 	"github.com/cyberalarm/cyberalarm/parsers/postfix"
 	"github.com/cyberalarm/cyberalarm/parsers/suricata"
+	"github.com/cyberalarm/cyberalarm/parsers/ubiquiti"
 	"github.com/cyberalarm/cyberalarm/parsers/winfirewall"
 )
 
@@ -22,6 +24,7 @@ import (
 func builtins() []detect.ParserInfo {
 	return []detect.ParserInfo{
 		suricata.Info(),
+		ubiquiti.Info(), // netfilter lines with Ubiquiti rule prefixes: before netfilter
 		netfilter.Info(),
 		filterlog.Info(),
 		fortigate.Info(),
@@ -29,6 +32,7 @@ func builtins() []detect.ParserInfo {
 		openssh.Info(),
 		postfix.Info(),
 		winfirewall.Info(),
+		mikrotik.Info(),
 		ciscoasa.Info(),
 		cef.Info(),
 	}

@@ -79,7 +79,7 @@ func TestAutoChoice(t *testing.T) {
 		{"Nov 27 10:00:00 h kernel: AAA no netfilter here", "first"},
 		{"BBB AAA", "first"}, // registration order
 		{"BBB", "second"},
-		{"BBB AAA", "second"}, // the previous line's parser is tried first
+		{"BBB AAA", "first"}, // registration order, whatever took the line before
 		{"Nov 27 10:00:00 h postfix/smtpd[1]: x", "postfixish"},
 	} {
 		var ev detect.Event

@@ -1183,7 +1183,7 @@ func parseEndpoint(b []byte, i int, mode int) (endpoint, int, bool) {
 	switch mode {
 	case reqIface:
 		c := bytes.IndexByte(b[i:min(len(b), i+maxIface)], ':')
-		if c <= 0 || bytes.IndexAny(b[i:i+c], "/()") >= 0 {
+		if c <= 0 || bytes.ContainsAny(b[i:i+c], "/()") {
 			return ep, i, false
 		}
 		i += c + 1
