@@ -3,17 +3,25 @@ package parsers
 import (
 	"github.com/cyberalarm/cyberalarm/detect"
 	"github.com/cyberalarm/cyberalarm/parsers/cef"
+	"github.com/cyberalarm/cyberalarm/parsers/checkpoint"
 	"github.com/cyberalarm/cyberalarm/parsers/ciscoasa"
 	"github.com/cyberalarm/cyberalarm/parsers/filterlog"
 	"github.com/cyberalarm/cyberalarm/parsers/fortigate"
+	"github.com/cyberalarm/cyberalarm/parsers/httpd"
+	"github.com/cyberalarm/cyberalarm/parsers/iis"
+	"github.com/cyberalarm/cyberalarm/parsers/junipersrx"
 	"github.com/cyberalarm/cyberalarm/parsers/mikrotik"
 	"github.com/cyberalarm/cyberalarm/parsers/netfilter"
 	"github.com/cyberalarm/cyberalarm/parsers/openssh"
 	"github.com/cyberalarm/cyberalarm/parsers/panos"
 	"github.com/cyberalarm/cyberalarm/parsers/postfix"
+	"github.com/cyberalarm/cyberalarm/parsers/snort"
+	"github.com/cyberalarm/cyberalarm/parsers/sonicwall"
+	"github.com/cyberalarm/cyberalarm/parsers/sophos"
 	"github.com/cyberalarm/cyberalarm/parsers/suricata"
 	"github.com/cyberalarm/cyberalarm/parsers/ubiquiti"
 	"github.com/cyberalarm/cyberalarm/parsers/winfirewall"
+	"github.com/cyberalarm/cyberalarm/parsers/zeek"
 )
 
 // builtins lists the built-in parsers in auto-detection order. The syslog
@@ -32,7 +40,15 @@ func builtins() []detect.ParserInfo {
 		openssh.Info(),
 		postfix.Info(),
 		winfirewall.Info(),
+		iis.Info(),
+		httpd.Info(),
 		mikrotik.Info(),
+		junipersrx.Info(),
+		sonicwall.Info(),
+		sophos.Info(),
+		snort.Info(),
+		zeek.Info(),
+		checkpoint.Info(), // claims Check Point's CEF: before cef
 		ciscoasa.Info(),
 		cef.Info(),
 	}

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -255,45 +256,46 @@ func Fuzz(f *testing.F, info detect.ParserInfo, dir string) {
 }
 
 // Bench measures info's parser, through a Stream as the collector runs it,
-// over every line under dir that parses to an event. It reports lines/s.
-// With auto set it auto-detects the format, to measure detection's cost.
+// over the lines of every case under dir except malformed ones, replayed in
+// file order so that stateful parsers see their headers. It reports ns and
+// lines/s per line. With auto set it auto-detects the format, to measure
+// detection's cost.
 func Bench(b *testing.B, info detect.ParserInfo, dir string, auto bool) {
 	paths, _ := filepath.Glob(filepath.Join(dir, "*", "input.log"))
 	reg := single(info)
+	format := info.Name
 	if auto {
 		reg = parsers.Builtin()
 		if _, ok := reg.Lookup(info.Name); !ok {
 			reg.Register(info)
 		}
-	}
-	format := info.Name
-	if auto {
 		format = "auto"
 	}
 	s := newStream(b, reg, format)
 	var ev detect.Event
 	var lines [][]byte
+	var size int64
+	events := 0
 	for _, p := range paths {
+		if strings.HasPrefix(filepath.Base(filepath.Dir(p)), "malformed") {
+			continue
+		}
 		for _, l := range Lines(b, p) {
 			if s.Parse(l, &ev) == nil {
-				lines = append(lines, l)
+				events++
 			}
+			lines = append(lines, l)
+			size += int64(len(l))
 		}
 	}
-	if len(lines) == 0 {
+	if events == 0 {
 		b.Fatalf("no events under %s", dir)
-	}
-	var size int64
-	for _, l := range lines {
-		size += int64(len(l))
 	}
 	b.SetBytes(size / int64(len(lines)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		if err := s.Parse(lines[i%len(lines)], &ev); err != nil {
-			b.Fatal(err)
-		}
+		_ = s.Parse(lines[i%len(lines)], &ev)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }

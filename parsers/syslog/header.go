@@ -241,31 +241,41 @@ var bom = []byte{0xef, 0xbb, 0xbf}
 
 // sdEnd returns the index after the structured data that starts at b[i]
 // with '[', or -1 if it is malformed. Inside quoted values, \" \\ and \]
-// are escapes.
+// are escapes. It jumps between quotes and brackets with IndexByte, since
+// Juniper and Check Point send kilobytes of structured data per line.
 func sdEnd(b []byte, i int) int {
 	for i < len(b) && b[i] == '[' {
 		i++
-		inQuote := false
+		r := -1 // absolute index of the next ']', found again once passed
 		for {
-			if i >= len(b) {
-				return -1
+			if r < i {
+				j := bytes.IndexByte(b[i:], ']')
+				if j < 0 {
+					return -1
+				}
+				r = i + j
 			}
-			c := b[i]
-			if inQuote {
-				if c == '\\' {
-					i += 2
-					continue
-				}
-				if c == '"' {
-					inQuote = false
-				}
-			} else if c == '"' {
-				inQuote = true
-			} else if c == ']' {
-				i++
+			q := bytes.IndexByte(b[i:r], '"')
+			if q < 0 {
+				i = r + 1
 				break
 			}
-			i++
+			// A quoted value: find its closing quote, skipping escaped ones.
+			i += q + 1
+			for {
+				e := bytes.IndexByte(b[i:], '"')
+				if e < 0 {
+					return -1
+				}
+				bs := 0
+				for k := i + e - 1; k >= i && b[k] == '\\'; k-- {
+					bs++
+				}
+				i += e + 1
+				if bs%2 == 0 {
+					break
+				}
+			}
 		}
 	}
 	return i

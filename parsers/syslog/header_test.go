@@ -167,3 +167,51 @@ func FuzzParse(f *testing.F) {
 		SDParams(rec.SD, func(id, name, value []byte) bool { _ = UnescapeSD(nil, value); return true })
 	})
 }
+
+// sdEndRef is the plain byte-by-byte reading of structured data that sdEnd
+// must agree with.
+func sdEndRef(b []byte, i int) int {
+	for i < len(b) && b[i] == '[' {
+		i++
+		inQuote := false
+		for {
+			if i >= len(b) {
+				return -1
+			}
+			c := b[i]
+			if inQuote {
+				if c == '\\' {
+					i += 2
+					continue
+				}
+				if c == '"' {
+					inQuote = false
+				}
+			} else if c == '"' {
+				inQuote = true
+			} else if c == ']' {
+				i++
+				break
+			}
+			i++
+		}
+	}
+	if i > len(b) {
+		return -1
+	}
+	return i
+}
+
+func FuzzSDEnd(f *testing.F) {
+	f.Add([]byte(`[a b="c\"]d" e="\\"][f g="h"] msg`))
+	f.Add([]byte(`[x y="\\\"]"]`))
+	f.Add([]byte(`[junos@2636 source-address="1.2.3.4" reason="a \"b\" \] c"][meta sequenceId="7"]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != '[' {
+			return
+		}
+		if got, want := sdEnd(b, 0), sdEndRef(b, 0); got != want {
+			t.Fatalf("sdEnd(%q) = %d, reference says %d", b, got, want)
+		}
+	})
+}
