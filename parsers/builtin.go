@@ -2,25 +2,34 @@ package parsers
 
 import (
 	"github.com/cyberalarm/cyberalarm/detect"
+	"github.com/cyberalarm/cyberalarm/parsers/amavis"
 	"github.com/cyberalarm/cyberalarm/parsers/cef"
 	"github.com/cyberalarm/cyberalarm/parsers/checkpoint"
 	"github.com/cyberalarm/cyberalarm/parsers/ciscoasa"
+	"github.com/cyberalarm/cyberalarm/parsers/clamav"
+	"github.com/cyberalarm/cyberalarm/parsers/exchange"
+	"github.com/cyberalarm/cyberalarm/parsers/exim"
 	"github.com/cyberalarm/cyberalarm/parsers/filterlog"
 	"github.com/cyberalarm/cyberalarm/parsers/fortigate"
 	"github.com/cyberalarm/cyberalarm/parsers/httpd"
 	"github.com/cyberalarm/cyberalarm/parsers/iis"
 	"github.com/cyberalarm/cyberalarm/parsers/junipersrx"
+	"github.com/cyberalarm/cyberalarm/parsers/leef"
 	"github.com/cyberalarm/cyberalarm/parsers/mikrotik"
 	"github.com/cyberalarm/cyberalarm/parsers/netfilter"
 	"github.com/cyberalarm/cyberalarm/parsers/openssh"
 	"github.com/cyberalarm/cyberalarm/parsers/panos"
+	"github.com/cyberalarm/cyberalarm/parsers/pf"
 	"github.com/cyberalarm/cyberalarm/parsers/postfix"
 	"github.com/cyberalarm/cyberalarm/parsers/snort"
 	"github.com/cyberalarm/cyberalarm/parsers/sonicwall"
 	"github.com/cyberalarm/cyberalarm/parsers/sophos"
+	"github.com/cyberalarm/cyberalarm/parsers/spamd"
 	"github.com/cyberalarm/cyberalarm/parsers/suricata"
 	"github.com/cyberalarm/cyberalarm/parsers/ubiquiti"
+	"github.com/cyberalarm/cyberalarm/parsers/watchguard"
 	"github.com/cyberalarm/cyberalarm/parsers/winfirewall"
+	"github.com/cyberalarm/cyberalarm/parsers/winsecurity"
 	"github.com/cyberalarm/cyberalarm/parsers/zeek"
 )
 
@@ -31,6 +40,7 @@ import (
 // cannot steal the line.
 func builtins() []detect.ParserInfo {
 	return []detect.ParserInfo{
+		winsecurity.Info(), // before the JSON and whole-line sniffers
 		suricata.Info(),
 		ubiquiti.Info(), // netfilter lines with Ubiquiti rule prefixes: before netfilter
 		netfilter.Info(),
@@ -41,6 +51,13 @@ func builtins() []detect.ParserInfo {
 		postfix.Info(),
 		winfirewall.Info(),
 		iis.Info(),
+		exim.Info(),
+		exchange.Info(),
+		amavis.Info(),
+		spamd.Info(),
+		clamav.Info(),
+		pf.Info(),
+		watchguard.Info(),
 		httpd.Info(),
 		mikrotik.Info(),
 		junipersrx.Info(),
@@ -48,6 +65,7 @@ func builtins() []detect.ParserInfo {
 		sophos.Info(),
 		snort.Info(),
 		zeek.Info(),
+		leef.Info(),       // before checkpoint, which claims [action:"..."] structured data
 		checkpoint.Info(), // claims Check Point's CEF: before cef
 		ciscoasa.Info(),
 		cef.Info(),
