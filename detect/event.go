@@ -79,6 +79,10 @@ type Event struct {
 	HTTPMethod string // http.request.method
 	HTTPStatus int    // http.response.status_code; 0 is absent
 	UserAgent  string // user_agent.original
+
+	// Indicator is threat.feed.name: the indicator list (known-bad
+	// sources) that the event's remote address is on. Set by Lists.
+	Indicator string
 }
 
 // Observer is the device that wrote the log.

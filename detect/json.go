@@ -79,6 +79,14 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	w.str("original", e.UserAgent)
 	w.close()
 
+	if e.Indicator != "" {
+		w.open("threat")
+		w.open("feed")
+		w.str("name", e.Indicator)
+		w.close()
+		w.close()
+	}
+
 	w.b = append(w.b, '}')
 	return w.b
 }
