@@ -157,15 +157,3 @@ func (f *field) appendValue(b []byte, ev *detect.Event) []byte {
 		return b
 	}
 }
-
-// present reports whether ev carries f.
-func (f *field) present(ev *detect.Event) bool {
-	switch f.kind {
-	case kindString:
-		return f.str(ev) != ""
-	case kindInt:
-		return f.num(ev) != 0
-	default:
-		return f.addr(ev).IsValid()
-	}
-}

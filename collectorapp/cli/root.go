@@ -40,6 +40,6 @@ func newRoot(e *env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newFormats(e), newParse(e))
+	root.AddCommand(newFormats(e), newParse(e), newDetect(e), newRules(e), newExplain(e))
 	return root
 }
