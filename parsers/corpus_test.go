@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"go/format"
 	"os"
 	"path/filepath"
 	"sort"
@@ -223,7 +224,11 @@ func TestFieldCoverage(t *testing.T) {
 			b.WriteString("},\n")
 		}
 		b.WriteString("\t}\n}\n")
-		if err := os.WriteFile("coverage.go", []byte(b.String()), 0o644); err != nil {
+		src, err := format.Source([]byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile("coverage.go", src, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
