@@ -55,7 +55,9 @@ type group struct {
 	key        string
 	rule       *compiled
 	times      []int64          // sorted unix nanos of the latest events, at most threshold
-	distinct   map[string]int64 // value -> last seen, for distinct counts
+	distinct   map[string]int32 // value -> its slot in seen, for distinct counts
+	seen       []int64          // last seen per slot; free slots hold 0
+	free       []int32
 	count      int64            // events since the last detection
 	first      int64            // first event since the last detection
 	newest     int64
@@ -67,7 +69,7 @@ const groupOverhead = 160 // bytes: struct, map entry and key, roughly
 
 func (g *group) size() int64 {
 	n := int64(groupOverhead + len(g.key) + 8*cap(g.times))
-	n += int64(len(g.distinct)) * 64
+	n += int64(len(g.distinct))*56 + 8*int64(cap(g.seen))
 	return n
 }
 
@@ -143,7 +145,7 @@ func (s *state) observe(c *compiled, key []byte, ev *detect.Event, out *detect.D
 		}
 		g = &group{key: string(key), rule: c, newest: t}
 		if c.distinct != nil {
-			g.distinct = make(map[string]int64)
+			g.distinct = make(map[string]int32)
 		} else {
 			g.times = make([]int64, 0, min(c.thresh, 64))
 		}
@@ -199,28 +201,36 @@ func (g *group) addTime(t int64, thresh int) {
 func maxDistinct(thresh int) int { return max(2*thresh, detect.MaxRelated) }
 
 // addDistinct records ev's value and returns how many distinct values were
-// seen within the window.
+// seen within the window. Updating a known value does not allocate.
 func (g *group) addDistinct(c *compiled, ev *detect.Event, t, window int64) int {
 	var buf [64]byte
 	v := c.distinct.appendValue(buf[:0], ev)
 	if len(v) == 0 {
 		return g.active(t, window)
 	}
-	if last, ok := g.distinct[string(v)]; ok {
-		g.distinct[string(v)] = max(last, t)
-	} else {
-		if len(g.distinct) >= maxDistinct(c.thresh) {
-			g.pruneDistinct(t, window)
-		}
-		g.distinct[string(v)] = t
+	if i, ok := g.distinct[string(v)]; ok {
+		g.seen[i] = max(g.seen[i], t)
+		return g.active(t, window)
 	}
+	if len(g.distinct) >= maxDistinct(c.thresh) {
+		g.pruneDistinct(t, window)
+	}
+	var i int32
+	if n := len(g.free); n > 0 {
+		i, g.free = g.free[n-1], g.free[:n-1]
+		g.seen[i] = t
+	} else {
+		i = int32(len(g.seen))
+		g.seen = append(g.seen, t)
+	}
+	g.distinct[string(v)] = i
 	return g.active(t, window)
 }
 
 func (g *group) active(t, window int64) int {
 	n := 0
-	for _, last := range g.distinct {
-		if t-last <= window {
+	for _, i := range g.distinct {
+		if t-g.seen[i] <= window {
 			n++
 		}
 	}
@@ -231,9 +241,16 @@ func (g *group) active(t, window int64) int {
 // enough, the one seen longest ago.
 func (g *group) pruneDistinct(t, window int64) {
 	oldestK, oldest := "", int64(0)
-	for k, last := range g.distinct {
+	forget := func(k string) {
+		i := g.distinct[k]
+		delete(g.distinct, k)
+		g.seen[i] = 0
+		g.free = append(g.free, i)
+	}
+	for k, i := range g.distinct {
+		last := g.seen[i]
 		if t-last > window {
-			delete(g.distinct, k)
+			forget(k)
 			continue
 		}
 		if oldestK == "" || last < oldest {
@@ -241,7 +258,7 @@ func (g *group) pruneDistinct(t, window int64) {
 		}
 	}
 	if len(g.distinct) >= maxDistinct(g.rule.thresh) {
-		delete(g.distinct, oldestK)
+		forget(oldestK)
 	}
 }
 
@@ -272,8 +289,8 @@ func (s *state) fill(c *compiled, g *group, ev *detect.Event, t int64, d *detect
 		window := int64(c.window)
 		var related []netip.Addr
 		n := 0
-		for k, last := range g.distinct {
-			if t-last > window {
+		for k, i := range g.distinct {
+			if t-g.seen[i] > window {
 				continue
 			}
 			n++
