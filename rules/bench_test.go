@@ -92,7 +92,9 @@ func benchPipeline(b *testing.B, opts ...rules.Option) {
 
 func BenchmarkPipeline100Rules(b *testing.B)        { benchPipeline(b) }
 func BenchmarkPipeline100RulesNoIndex(b *testing.B) { benchPipeline(b, rules.WithoutIndex()) }
-func BenchmarkPipeline100RulesExpr(b *testing.B)    { benchPipeline(b, rules.WithoutIndex(), rules.WithoutNative()) }
+func BenchmarkPipeline100RulesExpr(b *testing.B) {
+	benchPipeline(b, rules.WithoutIndex(), rules.WithoutNative())
+}
 
 // BenchmarkRuleEval compares one rule's condition as native closures and on
 // expr's VM.

@@ -58,8 +58,8 @@ type group struct {
 	distinct   map[string]int32 // value -> its slot in seen, for distinct counts
 	seen       []int64          // last seen per slot; free slots hold 0
 	free       []int32
-	count      int64            // events since the last detection
-	first      int64            // first event since the last detection
+	count      int64 // events since the last detection
+	first      int64 // first event since the last detection
 	newest     int64
 	quietUntil int64
 	prev, next *group
