@@ -30,6 +30,8 @@ type edgeFlags struct {
 	format     string
 	refTime    string
 	timezone   string
+	lateness   time.Duration
+	maxGroups  int
 }
 
 func (f *edgeFlags) register(cmd *cobra.Command) {
@@ -42,6 +44,8 @@ func (f *edgeFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.format, "format", "auto", "parser name, or auto")
 	fl.StringVar(&f.refTime, "ref-time", "", "RFC 3339 reference time for stamps without a year (default: now)")
 	fl.StringVar(&f.timezone, "timezone", "UTC", "IANA zone of stamps that carry none")
+	fl.DurationVar(&f.lateness, "lateness", 5*time.Minute, "how far behind its group's newest event an event may be and still count")
+	fl.IntVar(&f.maxGroups, "max-groups", 250_000, "most correlation groups kept; the least recently used are evicted beyond it")
 }
 
 // loadRules reads the rule folders, or the built-in pack.
@@ -246,7 +250,10 @@ func runDetect(e *env, f edgeFlags, files []string) error {
 		}
 	}
 
-	m := set.NewMatcher(rules.WithMember(f.member))
+	if f.lateness < 0 || f.maxGroups < 1 {
+		return fmt.Errorf("--lateness must not be negative and --max-groups must be at least 1")
+	}
+	m := set.NewMatcher(rules.WithMember(f.member), rules.WithLimits(rules.Limits{MaxGroups: f.maxGroups, Lateness: f.lateness}))
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	var buf []byte
 	emit := func(d *detect.Detection) {
