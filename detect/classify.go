@@ -49,7 +49,7 @@ func DefaultInternalPrefixes() []netip.Prefix {
 // named lists for rules' in_list(). A Lists is read-only once built and is
 // safe for concurrent use; updates build a new one.
 type Lists struct {
-	internal   bart.Lite
+	internal   *bart.Lite // shared, read-only: a Lists may be copied
 	Trusted    *List
 	Indicators []*List
 	Named      map[string]*List
@@ -57,7 +57,7 @@ type Lists struct {
 
 // NewLists returns Lists whose internal ranges are the defaults plus extra.
 func NewLists(extra []netip.Prefix) *Lists {
-	l := &Lists{Named: make(map[string]*List)}
+	l := &Lists{Named: make(map[string]*List), internal: new(bart.Lite)}
 	for _, p := range DefaultInternalPrefixes() {
 		l.internal.Insert(p)
 	}

@@ -170,6 +170,8 @@ func (c *native) binary(n *ast.BinaryNode) (val, bool) {
 		return boolVal(p), true
 	case "<", "<=", ">", ">=":
 		return compareInts(n.Operator, l, r)
+	case "+", "-", "*":
+		return arith(n.Operator, l, r)
 	case "in", "not in":
 		p, ok := c.in(l, r)
 		if !ok {
@@ -269,14 +271,7 @@ func compareInts(op string, l, r val) (val, bool) {
 	if l.k != kindInt || r.k != kindInt {
 		return val{}, false
 	}
-	get := func(v val) func(*detect.Event) int64 {
-		if v.isConst {
-			n := v.n
-			return func(*detect.Event) int64 { return n }
-		}
-		return v.fn
-	}
-	a, b := get(l), get(r)
+	a, b := intGetter(l), intGetter(r)
 	switch op {
 	case "<":
 		return boolVal(func(e *detect.Event) bool { return a(e) < b(e) }), true
@@ -286,6 +281,33 @@ func compareInts(op string, l, r val) (val, bool) {
 		return boolVal(func(e *detect.Event) bool { return a(e) > b(e) }), true
 	}
 	return boolVal(func(e *detect.Event) bool { return a(e) >= b(e) }), true
+}
+
+// intGetter reads an int value, constant or not.
+func intGetter(v val) func(*detect.Event) int64 {
+	if v.isConst {
+		n := v.n
+		return func(*detect.Event) int64 { return n }
+	}
+	return v.fn
+}
+
+// arith compiles integer +, - and *.
+func arith(op string, l, r val) (val, bool) {
+	if l.k != kindInt || r.k != kindInt {
+		return val{}, false
+	}
+	a, b := intGetter(l), intGetter(r)
+	var f func(*detect.Event) int64
+	switch op {
+	case "+":
+		f = func(e *detect.Event) int64 { return a(e) + b(e) }
+	case "-":
+		f = func(e *detect.Event) int64 { return a(e) - b(e) }
+	default:
+		f = func(e *detect.Event) int64 { return a(e) * b(e) }
+	}
+	return val{k: kindInt, fn: f}, true
 }
 
 // in compiles a field in a list of constants.

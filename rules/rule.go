@@ -64,10 +64,14 @@ type Correlate struct {
 	Window    Duration `yaml:"window"`
 }
 
-// Tests are lines a rule must and must not fire on.
+// Tests are lines a rule must and must not fire on. Indicators and Trusted
+// are addresses the tests' lists hold: the known-bad list (named
+// "indicators", for threat.feed.name and in_list) and the trusted list.
 type Tests struct {
-	Fire  []TestLine `yaml:"fire"`
-	Quiet []TestLine `yaml:"quiet"`
+	Fire       []TestLine `yaml:"fire"`
+	Quiet      []TestLine `yaml:"quiet"`
+	Indicators []string   `yaml:"indicators"`
+	Trusted    []string   `yaml:"trusted"`
 }
 
 // TestLine is a log line, or a line repeated with {{i}} replaced by

@@ -107,6 +107,7 @@ func TestNativeMatchesExpr(t *testing.T) {
 		`not (event.type in ["allowed", "info"])`,
 		`source.ip in ["198.51.100.7", "2001:db8::1"]`,
 		`destination.port > source.port`,
+		`destination.bytes >= source.bytes * 5 + 1 && source.port - 1 > 0`,
 		`url.path == "" && user.name == ""`,
 		`event.type == "denied" ? true : false`, // expr only
 	}

@@ -78,6 +78,14 @@ func RunTests(rs []*Rule, reg *parsers.Registry, lists *detect.Lists) ([]TestRes
 		if err != nil {
 			return nil, err
 		}
+		lists := lists
+		if len(r.Tests.Indicators) > 0 || len(r.Tests.Trusted) > 0 {
+			l, err := testLists(lists, r)
+			if err != nil {
+				return nil, err
+			}
+			lists = l
+		}
 		set.SetLists(lists)
 		res := TestResult{Rule: r}
 		if len(r.Tests.Fire) == 0 {
@@ -150,6 +158,39 @@ func RunTests(rs []*Rule, reg *parsers.Registry, lists *detect.Lists) ([]TestRes
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// testLists adds a rule's test indicators and trusted addresses to a copy
+// of base.
+func testLists(base *detect.Lists, r *Rule) (*detect.Lists, error) {
+	l := *base
+	l.Named = map[string]*detect.List{}
+	for k, v := range base.Named {
+		l.Named[k] = v
+	}
+	parse := func(name string, entries []string) (*detect.List, error) {
+		list, err := detect.ParseList(name, r.File, strings.NewReader(strings.Join(entries, "\n")))
+		if err != nil {
+			return nil, r.errAt("tests", "tests.%s: %v", name, err)
+		}
+		return list, nil
+	}
+	if len(r.Tests.Indicators) > 0 {
+		in, err := parse("indicators", r.Tests.Indicators)
+		if err != nil {
+			return nil, err
+		}
+		l.Indicators = append(append([]*detect.List(nil), base.Indicators...), in)
+		l.Named["indicators"] = in
+	}
+	if len(r.Tests.Trusted) > 0 {
+		tr, err := parse("trusted", r.Tests.Trusted)
+		if err != nil {
+			return nil, err
+		}
+		l.Trusted = tr
+	}
+	return &l, nil
 }
 
 func short(s string) string {

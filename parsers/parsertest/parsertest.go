@@ -30,6 +30,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected.jsonl golden files")
 
+// Update reports whether the tests run with -update, to rewrite goldens.
+func Update() bool { return *update }
+
 // RefTime is the reference time of every corpus case: stamps without a year
 // take the year nearest to it, and lines without a time get it.
 var RefTime = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
