@@ -65,6 +65,14 @@ func (s *Scanner) Scan() bool {
 		return s.readCounted(n)
 	}
 	b, err := s.r.ReadSlice('\n')
+	if (err == nil || err == io.EOF) && len(trimEOL(b)) > s.max {
+		// Within the buffer's slack but over the limit.
+		if err == io.EOF {
+			s.err = io.EOF
+		}
+		s.frameErr = fmt.Errorf("%w: line %d is over %d bytes (%d bytes skipped)", ErrFrameTooLong, s.line, s.max, len(b))
+		return true
+	}
 	switch {
 	case err == nil:
 		s.frame = trimEOL(b)
