@@ -39,6 +39,11 @@ type ParserInfo struct {
 	// cheap, a few byte comparisons, because auto-detection calls it on lines
 	// of every format. Nil means the format is detected by Tags alone.
 	Sniff func(rec *Record) bool
+	// Generic marks a parser whose Sniff also claims lines of more specific
+	// parsers registered before it (netfilter claims Ubiquiti's kernel
+	// lines). Auto-detection sticks to the parser that took a stream's last
+	// line, to keep its cost low, but never to a generic one.
+	Generic bool
 }
 
 // SyslogFormat says which syslog header a record had.

@@ -13,10 +13,10 @@ import (
 var ErrUnknownFormat = fmt.Errorf("no parser recognises this line: %w", detect.ErrNotEvent)
 
 // Auto is a Parser that picks the parser for each line: first by the syslog
-// tag, then by each parser's Sniff in registration order. (It does not try
-// the previous line's parser first: a generic parser such as netfilter would
-// then keep taking lines that a more specific one registered before it, such
-// as ubiquiti, should have.) Like any Parser
+// tag; then the parser that took the stream's previous line, if its Sniff
+// still agrees (streams rarely change format, and this keeps detection's
+// cost to one Sniff), unless that parser is Generic; then each parser's
+// Sniff in registration order. Like any Parser
 // it is used by one goroutine at a time; it makes one instance of each
 // parser it uses, so stateful parsers keep their state per stream.
 type Auto struct {
@@ -53,8 +53,13 @@ func (a *Auto) Choose(rec *detect.Record) int {
 			}
 		}
 	}
+	if a.last >= 0 {
+		if in := a.infos[a.last]; !in.Generic && in.Sniff != nil && in.Sniff(rec) {
+			return a.last
+		}
+	}
 	for _, i := range a.sniffers {
-		if a.infos[i].Sniff(rec) {
+		if i != a.last && a.infos[i].Sniff(rec) {
 			return i
 		}
 	}

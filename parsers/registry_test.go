@@ -69,6 +69,9 @@ func TestAutoChoice(t *testing.T) {
 	r.Register(fakeInfo("first", nil, "AAA"))
 	r.Register(fakeInfo("second", nil, "BBB"))
 	r.Register(fakeInfo("postfixish", []string{"postfix"}, ""))
+	gen := fakeInfo("generic", nil, "GGG")
+	gen.Generic = true
+	r.Register(gen)
 	s, err := NewStream(r, "auto")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +82,9 @@ func TestAutoChoice(t *testing.T) {
 		{"Nov 27 10:00:00 h kernel: AAA no netfilter here", "first"},
 		{"BBB AAA", "first"}, // registration order
 		{"BBB", "second"},
-		{"BBB AAA", "first"}, // registration order, whatever took the line before
+		{"BBB AAA", "second"}, // the stream sticks to the previous line's parser
+		{"GGG", "generic"},
+		{"GGG AAA", "first"}, // but never to a generic one
 		{"Nov 27 10:00:00 h postfix/smtpd[1]: x", "postfixish"},
 	} {
 		var ev detect.Event

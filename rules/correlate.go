@@ -147,7 +147,7 @@ func (s *state) observe(c *compiled, key []byte, ev *detect.Event, out *detect.D
 		if c.distinct != nil {
 			g.distinct = make(map[string]int32)
 		} else {
-			g.times = make([]int64, 0, min(c.thresh, 64))
+			g.times = make([]int64, 0, min(c.thresh, 4)) // grows as events come
 		}
 		s.groups[g.key] = g
 		s.pushFront(g)

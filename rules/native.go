@@ -326,6 +326,21 @@ func (c *native) in(l, r val) (pred, bool) {
 			set[int64(i.Value)] = struct{}{}
 		}
 		f := l.fn
+		if len(set) <= 8 {
+			list := make([]int64, 0, len(set))
+			for n := range set {
+				list = append(list, n)
+			}
+			return func(e *detect.Event) bool {
+				v := f(e)
+				for _, n := range list {
+					if v == n {
+						return true
+					}
+				}
+				return false
+			}, true
+		}
 		return func(e *detect.Event) bool { _, ok := set[f(e)]; return ok }, true
 	case kindString:
 		set, ok := stringSet(r.list)
@@ -333,6 +348,22 @@ func (c *native) in(l, r val) (pred, bool) {
 			return nil, false
 		}
 		f := l.fs
+		if len(set) <= 8 {
+			// A few comparisons beat hashing the string.
+			list := make([]string, 0, len(set))
+			for s := range set {
+				list = append(list, s)
+			}
+			return func(e *detect.Event) bool {
+				v := f(e)
+				for _, s := range list {
+					if v == s {
+						return true
+					}
+				}
+				return false
+			}, true
+		}
 		return func(e *detect.Event) bool { _, ok := set[f(e)]; return ok }, true
 	default:
 		strs, ok := stringSet(r.list)

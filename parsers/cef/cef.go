@@ -96,8 +96,17 @@ func Info() detect.ParserInfo {
 }
 
 // Sniff reports whether rec holds a CEF header.
+//
+// Check Point's CEF is left to the checkpoint parser, which knows its
+// quirks; refusing it here keeps auto-detection right even when it sticks
+// to cef for a stream.
 func Sniff(rec *detect.Record) bool {
-	return cefStart(rec) >= 0
+	i := cefStart(rec)
+	if i < 0 {
+		return false
+	}
+	head := rec.Msg[i:min(len(rec.Msg), i+32)]
+	return !bytes.Contains(head, []byte("|Check Point|"))
 }
 
 // cefStart returns the index in rec.Msg just after "CEF:" (where the version

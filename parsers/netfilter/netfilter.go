@@ -27,6 +27,7 @@ func Info() detect.ParserInfo {
 		New:         func() detect.Parser { return new(Parser) },
 		Tags:        []string{"kernel"},
 		Sniff:       Sniff,
+		Generic:     true, // Ubiquiti's lines are netfilter lines too
 	}
 }
 
