@@ -384,9 +384,16 @@ func protoIndex(b []byte) int {
 // the start of b or after a space, and followed by " out:" within the
 // length of an interface name ("in:(unknown 0) out:ether1").
 func fwIndex(b []byte) int {
+	// The interfaces follow the log prefix and chain near the start; not
+	// searching the whole line keeps Sniff cheap on other formats' lines.
+	const within = 160
 	off := 0
+	end := min(len(b), within)
 	for {
-		i := bytes.Index(b[off:], []byte("in:"))
+		if off >= end {
+			return -1
+		}
+		i := bytes.Index(b[off:end], []byte("in:"))
 		if i < 0 {
 			return -1
 		}
