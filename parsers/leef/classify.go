@@ -2,6 +2,7 @@ package leef
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 
 	"github.com/cyberalarm/cyberalarm/detect"
@@ -51,32 +52,54 @@ func quirkOf(vendor, product string) quirk {
 // maxClasses bounds the class cache.
 const maxClasses = 4096
 
-// classify returns the event category, from a cache keyed by the texts it
-// depends on: a device sends few distinct combinations.
-func (p *Parser) classify(q quirk, vendor, product, eventID string, cat, subtype, action []byte) string {
+// class is what a line's header and verdict keys give, cached by classify.
+type class struct {
+	eventID  string // the header's EventID
+	category string // event.category
+	action   string // event.action: the action, else a verdict EventID
+	verdict  int    // the action's verdict (or the EventID's)
+}
+
+// classify returns the EventID (eid: the header field unescaped and
+// trimmed), the event category, action and verdict, from a cache keyed by
+// the texts they depend on: a device sends few distinct combinations. act
+// is the trimmed action, nil when over 64 bytes.
+func (p *Parser) classify(q quirk, vendor, product string, eid, cat, subtype, act []byte) class {
+	// Each text is preceded by its length, so that no two tuples of texts
+	// share a key (the texts may hold any byte).
 	k := p.key[:0]
 	k = append(k, byte(q))
-	k = append(k, vendor...)
-	k = append(k, 0)
-	k = append(k, product...)
-	k = append(k, 0)
-	k = append(k, eventID...)
-	k = append(k, 0)
-	k = append(k, cat...)
-	k = append(k, 0)
-	k = append(k, subtype...)
-	k = append(k, 0)
-	k = append(k, action...)
+	k = appendText(k, vendor)
+	k = appendText(k, product)
+	k = appendText(k, eid)
+	k = appendText(k, cat)
+	k = appendText(k, subtype)
+	k = append(k, act...)
 	p.key = k
 	if c, ok := p.classes[string(k)]; ok {
 		return c
 	}
-	c := p.computeClass(q, vendor, product, eventID, cat, subtype, action)
+	var c class
+	c.eventID = p.names.Bytes(eid)
+	c.category = p.computeClass(q, vendor, product, c.eventID, cat, subtype, act)
+	if len(act) > 0 {
+		c.action = p.names.Bytes(act)
+		c.verdict = actVerdict(act)
+	} else if v := actVerdict(bs(c.eventID)); v != verdictNone && len(c.eventID) <= 32 {
+		c.action = c.eventID
+		c.verdict = v
+	}
 	if len(p.classes) >= maxClasses {
 		clear(p.classes)
 	}
 	p.classes[string(k)] = c
 	return c
+}
+
+// appendText appends the length of t (uvarint) and t to k.
+func appendText[T string | []byte](k []byte, t T) []byte {
+	k = binary.AppendUvarint(k, uint64(len(t)))
+	return append(k, t...)
 }
 
 // computeClass derives the category; see the package comment.

@@ -1,8 +1,12 @@
 package leef
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/cyberalarm/cyberalarm/detect"
 )
 
 func TestDelimiter(t *testing.T) {
@@ -71,5 +75,57 @@ func TestScanValuesWithDelimiter(t *testing.T) {
 	scan([]byte("src=198.51.100.1 DirectionOfAttack=client to server dst=192.0.2.1 usrName= action=drop-reset"), ' ', &f)
 	if string(f.src) != "198.51.100.1" || string(f.dst) != "192.0.2.1" || string(f.action) != "drop-reset" || len(f.usrName) != 0 {
 		t.Errorf("fields = %+v", f)
+	}
+}
+
+// TestPairEq checks pairEq against the definition of a pair start.
+func TestPairEq(t *testing.T) {
+	ref := func(b []byte, d byte) int {
+		e := bytes.IndexByte(b, '=')
+		if e <= 0 || e > maxKey || !isKeyStart(b[0]) {
+			return -1
+		}
+		for _, c := range b[:e] {
+			if c == d || c < ' ' && c != '\t' || c == '|' && d != '|' {
+				return -1
+			}
+			if (d == ' ' || d == '\t') && !isKeyByte(c) {
+				return -1
+			}
+		}
+		return e
+	}
+	long := strings.Repeat("k", maxKey)
+	for _, in := range []string{
+		"", "=", "a", "a=", "a=1", "_x=1", ".x=1", "Alert type=x", "a b=1", "a\tb=1", "a|b=1", "a^b=1",
+		"a\x01b=1", "a.b-c:d[0]=1", "aXb=1", "xa=1", "a\x80=1", "a==", "1=2",
+		long + "=1", long + "k=1", long[1:] + "=" + long,
+	} {
+		for _, d := range []byte{' ', '\t', '|', '^', 'X', 'x', 0x80, 0x01} {
+			if got, want := pairEq([]byte(in), d), ref([]byte(in), d); got != want {
+				t.Errorf("pairEq(%q, %q) = %d, want %d", in, d, got, want)
+			}
+		}
+	}
+}
+
+// TestClassCacheKey checks that texts holding NUL bytes do not share a
+// class cache entry with other texts.
+func TestClassCacheKey(t *testing.T) {
+	p := New()
+	for _, c := range []struct{ line, code, cat string }{
+		{"LEEF:1.0|V|P|1|virus\x00x|src=192.0.2.1", "virus\x00x", detect.CategoryMalware},
+		{"LEEF:1.0|V|P|1|virus|cat=x|src=192.0.2.1", "virus", detect.CategoryMalware},
+		{"LEEF:1.0|V|P|1|login|cat=\x00x|src=192.0.2.1", "login", detect.CategoryAuthentication},
+		{"LEEF:1.0|V|P|1|login\x00|cat=x|src=192.0.2.1", "login\x00", detect.CategoryAuthentication},
+	} {
+		var ev detect.Event
+		rec := detect.Record{Raw: []byte(c.line), Msg: []byte(c.line)}
+		if err := p.Parse(&rec, &ev); err != nil {
+			t.Fatalf("%q: %v", c.line, err)
+		}
+		if ev.Code != c.code || ev.Category != c.cat {
+			t.Errorf("%q: code %q, category %q; want %q, %q", c.line, ev.Code, ev.Category, c.code, c.cat)
+		}
 	}
 }

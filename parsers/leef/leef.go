@@ -142,15 +142,21 @@ func leefStart(m []byte) int {
 // Parser parses LEEF lines. Not safe for concurrent use.
 type Parser struct {
 	names   lex.Interner
-	classes map[string]string
+	classes map[string]class
 	key     []byte // scratch for the class cache key
 	words   []byte // scratch for classification
 	buf     []byte // scratch for unescaping header fields
+
+	// The last header's raw "Vendor|Product|" and what it gave.
+	vp              []byte
+	vpOK            bool
+	vendor, product string
+	quirk           quirk
 }
 
 // New returns a parser.
 func New() *Parser {
-	return &Parser{names: lex.Interner{Max: 4096}, classes: make(map[string]string, 64)}
+	return &Parser{names: lex.Interner{Max: 4096}, classes: make(map[string]class, 64)}
 }
 
 var (
@@ -200,12 +206,25 @@ func (p *Parser) Parse(rec *detect.Record, ev *detect.Event) error {
 	default:
 		return fmt.Errorf("leef: header has %d of 5 fields", n+1)
 	}
-	vendor := p.header(h[0], esc[0])
-	product := p.header(h[1], esc[1])
-	eventID := p.header(h[3], esc[3])
+	// A device sends the same Vendor|Product| again and again: reuse the
+	// last one's strings and quirk when the raw bytes are the same.
+	vp := b[:len(h[0])+1+len(h[1])+1]
+	var vendor, product string
+	var q quirk
+	if p.vpOK && bytes.Equal(vp, p.vp) {
+		vendor, product, q = p.vendor, p.product, p.quirk
+	} else {
+		vendor = p.header(h[0], esc[0])
+		product = p.header(h[1], esc[1])
+		q = quirkOf(vendor, product)
+		p.vp = append(p.vp[:0], vp...)
+		p.vendor, p.product, p.quirk, p.vpOK = vendor, product, q, true
+	}
 	if vendor == "" || product == "" {
 		return errNoVendor
 	}
+	// The EventID is interned by classify, which caches it.
+	eid := p.headerBytes(h[3], esc[3])
 
 	var delim byte
 	if n == 4 {
@@ -222,13 +241,11 @@ func (p *Parser) Parse(rec *detect.Record, ev *detect.Event) error {
 		delim = detectDelim(attrs)
 	}
 
-	q := quirkOf(vendor, product)
 	var f fields
 	scan(attrs, delim, &f)
 
 	ev.Observer.Vendor = vendor
 	ev.Observer.Product = product
-	ev.Code = eventID
 	ev.Severity = severity(f.sev)
 	for _, h := range [...][]byte{f.devname, f.dvchost} {
 		if h = lex.Trim(h); len(h) > 0 && len(h) <= 255 && isToken(h) {
@@ -258,16 +275,11 @@ func (p *Parser) Parse(rec *detect.Record, ev *detect.Event) error {
 	if len(act) > 64 {
 		act = nil
 	}
-	cat := p.classify(q, vendor, product, eventID, f.cat, f.subtype, act)
+	c := p.classify(q, vendor, product, eid, f.cat, f.subtype, act)
+	eventID, cat, verdict := c.eventID, c.category, c.verdict
+	ev.Code = eventID
 	ev.Category = cat
-	verdict := verdictNone
-	if len(act) > 0 {
-		ev.Action = p.names.Bytes(act)
-		verdict = actVerdict(act)
-	} else if v := actVerdict(bs(eventID)); v != verdictNone && len(eventID) <= 32 {
-		ev.Action = eventID
-		verdict = v
-	}
+	ev.Action = c.action
 	switch cat {
 	case detect.CategoryNetwork, detect.CategoryWeb:
 		switch verdict {
@@ -320,6 +332,12 @@ func (p *Parser) Parse(rec *detect.Record, ev *detect.Event) error {
 
 // header interns a header field, unescaping "\|" and "\\" when needed.
 func (p *Parser) header(b []byte, esc bool) string {
+	return p.names.Bytes(p.headerBytes(b, esc))
+}
+
+// headerBytes returns a header field unescaped (in p.buf, valid until the
+// next call), trimmed and at most 256 bytes long.
+func (p *Parser) headerBytes(b []byte, esc bool) []byte {
 	if esc {
 		out := p.buf[:0]
 		for i := 0; i < len(b); i++ {
@@ -337,7 +355,7 @@ func (p *Parser) header(b []byte, esc bool) string {
 	if len(b) > 256 {
 		b = b[:256]
 	}
-	return p.names.Bytes(b)
+	return b
 }
 
 // delimiter reads LEEF 2.0's delimiter field.
@@ -412,51 +430,109 @@ func detectDelim(b []byte) byte {
 // by d: a key of at most 64 bytes, without d, starting with a letter, digit
 // or '_', followed by '='. With a space delimiter the key is one word.
 func pairStart(b []byte, d byte) bool {
-	e := bytes.IndexByte(b, '=')
-	if e <= 0 || e > 64 || !isKeyStart(b[0]) {
-		return false
-	}
-	for _, c := range b[:e] {
-		if c == d || c < ' ' && c != '\t' || c == '|' && d != '|' {
-			return false
-		}
-		if d == ' ' || d == '\t' {
-			if !isKeyByte(c) {
-				return false
-			}
-		}
-	}
-	return true
+	return pairEq(b, d) > 0
 }
 
-// scan reads the attributes into f.
+// maxKey is the longest key pairStart accepts.
+const maxKey = 64
+
+// Flags of key bytes, for pairEq.
+const (
+	kStart = 1 << iota // may start a key: isKeyStart
+	kSpace             // may be in a key of a list delimited by a space or a tab: isKeyByte
+	kAny               // may be in a key of a list with another delimiter (which is checked apart)
+	kEqual             // '=': ends the key
+)
+
+var keyFlags = func() (t [256]uint8) {
+	for i := range t {
+		c := byte(i)
+		if isKeyStart(c) {
+			t[i] |= kStart
+		}
+		if isKeyByte(c) {
+			t[i] |= kSpace
+		}
+		if !(c < ' ' && c != '\t' || c == '|' || c == '=') {
+			t[i] |= kAny
+		}
+	}
+	t['='] = kEqual
+	return t
+}()
+
+// pairEq returns the index of the '=' that ends the key b starts with in a
+// list delimited by d (see pairStart), or -1 when b does not start a pair.
+func pairEq(b []byte, d byte) int {
+	if len(b) == 0 || keyFlags[b[0]]&kStart == 0 {
+		return -1
+	}
+	// The key is at most maxKey bytes: look no further for its '='.
+	if len(b) > maxKey+1 {
+		b = b[:maxKey+1]
+	}
+	if d == ' ' || d == '\t' {
+		// b[0] is a key byte; isKeyByte excludes the delimiter, control
+		// bytes and '|'.
+		for i := 1; i < len(b); i++ {
+			if t := keyFlags[b[i]]; t&kSpace == 0 {
+				if t&kEqual != 0 {
+					return i
+				}
+				return -1
+			}
+		}
+		return -1
+	}
+	if b[0] == d {
+		return -1
+	}
+	for i := 1; i < len(b); i++ {
+		if c := b[i]; keyFlags[c]&kAny == 0 || c == d {
+			if c == '=' { // never the delimiter
+				return i
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+// scan reads the attributes into f. Each key is read once: the search for
+// the end of a value finds the next key's '=' too.
 func scan(b []byte, d byte, f *fields) {
 	pos := 0
 	for pos < len(b) && (b[pos] == d || b[pos] == ' ' || b[pos] == '\t') {
 		pos++
 	}
-	for pos < len(b) {
-		eq := bytes.IndexByte(b[pos:], '=')
-		if eq < 0 {
-			return
-		}
-		eq += pos
+	if pos >= len(b) {
+		return
+	}
+	eq := bytes.IndexByte(b[pos:], '=')
+	if eq < 0 {
+		return
+	}
+	eq += pos
+	for {
 		key := lex.Trim(b[pos:eq])
-		end, next := len(b), len(b)
+		end, next, nextEq := len(b), len(b), -1
 		for j := eq + 1; j < len(b); {
 			k := bytes.IndexByte(b[j:], d)
 			if k < 0 {
 				break
 			}
 			k += j
-			if pairStart(b[k+1:], d) {
-				end, next = k, k+1
+			if e := pairEq(b[k+1:], d); e > 0 {
+				end, next, nextEq = k, k+1, k+1+e
 				break
 			}
 			j = k + 1
 		}
 		f.pair(key, trimRight(b[eq+1:end]))
-		pos = next
+		if nextEq < 0 {
+			return
+		}
+		pos, eq = next, nextEq
 	}
 }
 
@@ -686,8 +762,11 @@ func catOutcome(b []byte) string {
 // "host/path"; one without '/' has no path.
 func urlPath(b []byte) []byte {
 	b = lex.Trim(b)
-	if i := bytes.IndexAny(b, "?#"); i >= 0 {
-		b = b[:i]
+	for i, c := range b {
+		if c == '?' || c == '#' {
+			b = b[:i]
+			break
+		}
 	}
 	if len(b) == 0 || !isToken(b) {
 		return nil
