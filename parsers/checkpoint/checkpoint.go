@@ -162,8 +162,16 @@ func bracketOpen(b []byte) bool {
 }
 
 func isKeyByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+	return keyBytes[c]
 }
+
+// keyBytes marks the bytes of a key: letters, digits, '_', '-' and '.'.
+var keyBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+	}
+	return t
+}()
 
 // cefStart returns the index in m of the CEF version ("0|Check Point|..."),
 // or -1 when m is not Check Point CEF.
@@ -189,9 +197,18 @@ func cefStart(m []byte) int {
 // Parser parses Check Point logs. Not safe for concurrent use.
 type Parser struct {
 	names lex.Interner
-	f     fields
-	buf   [][]byte // scratch for unescaped values, one per use in a line
-	nbuf  int
+	// Caches in front of names, by the value as written; see val.
+	vals     [256][2]memo
+	actions  [64]memo
+	products [64]memo
+	hosts    [64]memo
+	f        fields
+	// cefSet says that the last line set f.cefFields, which the next must
+	// clear: the other formats leave them alone, and most lines are not
+	// CEF, so that clearing them for every line is not needed.
+	cefSet bool
+	buf    [][]byte // scratch for unescaped values, one per use in a line
+	nbuf   int
 }
 
 // New returns a parser.
@@ -202,7 +219,10 @@ func New() *Parser {
 // Parse implements detect.Parser.
 func (p *Parser) Parse(rec *detect.Record, ev *detect.Event) error {
 	format, body, pre := locate(rec)
-	p.f = fields{}
+	p.f.lineFields = lineFields{}
+	if p.cefSet {
+		p.f.cefFields, p.cefSet = cefFields{}, false
+	}
 	p.nbuf = 0
 	f := &p.f
 	var err error

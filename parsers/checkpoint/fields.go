@@ -9,13 +9,19 @@ import (
 // Check Point's own field names directly, CEF keys and labelled custom
 // strings by meaning.
 type fields struct {
-	action, product, cefProduct, sicName, hostname []byte
-	time                                           []byte
+	lineFields
+	cefFields // only CEF lines set these: see Parser.cefSet
+}
 
-	src, dst, src6, dst6, clientIP []byte
-	sport, dport, proto            []byte
-	xsrc, xdst                     []byte
-	sawSrc, sawDst                 bool
+// lineFields are the fields every format may set.
+type lineFields struct {
+	action, product, sicName, hostname []byte
+	time                               []byte
+
+	src, dst, clientIP  []byte
+	sport, dport, proto []byte
+	xsrc, xdst          []byte
+	sawSrc, sawDst      bool
 
 	// Policy rule: rule_name repeats once per matched policy layer, and
 	// rule_uid with it; the last named layer decided.
@@ -31,24 +37,31 @@ type fields struct {
 	malwareAction, category   []byte
 	severity, cpSeverity      []byte
 
-	user, srcUserName, admin, suser, duser []byte
-	authStatus, operation, auditStatus     []byte
-	outcome                                []byte
+	user, srcUserName, admin           []byte
+	authStatus, operation, auditStatus []byte
 
 	resource, method, ua []byte
 	serviceID            []byte
 
-	cliOutBytes, srvOutBytes, sentBytes, rcvdBytes, cefIn, cefOut []byte
-	packets, cliOutPkts, cliInPkts                                []byte
-
-	// CEF header fields and custom strings.
-	cefClass, cefName, cefSeverity []byte
-	cs, csLabel                    [6][]byte
-	c6a2Label, c6a3Label           []byte
+	cliOutBytes, srvOutBytes, sentBytes, rcvdBytes []byte
+	packets, cliOutPkts, cliInPkts                 []byte
 
 	// From a header the syslog parser did not take.
 	preTime time.Time
 	preHost []byte
+}
+
+// cefFields are the fields of CEF lines only.
+type cefFields struct {
+	// The CEF header.
+	cefProduct, cefClass, cefName, cefSeverity []byte
+
+	src6, dst6           []byte
+	suser, duser         []byte
+	outcome              []byte
+	cefIn, cefOut        []byte
+	cs, csLabel          [6][]byte
+	c6a2Label, c6a3Label []byte
 }
 
 // native files one of Check Point's own fields.
@@ -147,6 +160,73 @@ func (f *fields) native(key, val []byte) {
 	case "client_inbound_packets":
 		f.cliInPkts = val
 	}
+}
+
+// nativeKeys are the names native files.
+var nativeKeys = [...]string{
+	"action",
+	"product",
+	"ProductName",
+	"originsicname",
+	"origin_sic_name",
+	"hostname",
+	"time",
+	"src",
+	"dst",
+	"client_ip",
+	"s_port",
+	"sport_svc",
+	"service",
+	"svc",
+	"proto",
+	"xlatesrc",
+	"xlatedst",
+	"rule_name",
+	"rule_uid",
+	"app_rule_name",
+	"protection_name",
+	"protection_id",
+	"virus_name",
+	"malware_name",
+	"attack",
+	"protection_type",
+	"malware_action",
+	"matched_category",
+	"severity",
+	"cp_severity",
+	"user",
+	"src_user_name",
+	"administrator",
+	"auth_status",
+	"operation",
+	"audit_status",
+	"resource",
+	"method",
+	"user_agent",
+	"service_id",
+	"client_outbound_bytes",
+	"server_outbound_bytes",
+	"sent_bytes",
+	"received_bytes",
+	"packets",
+	"client_outbound_packets",
+	"client_inbound_packets",
+}
+
+// nativeFirst has, for every name in nativeKeys, bit c&63 of word n&31 set,
+// where c is its first byte and n its length. A key whose bit is clear is
+// none of them: the scanners skip native for most of the keys, which the
+// parser does not use.
+var nativeFirst = func() (m [32]uint64) {
+	for _, k := range nativeKeys {
+		m[len(k)&31] |= 1 << (k[0] & 63)
+	}
+	return m
+}()
+
+// mayBeNative reports whether key may be a name native files.
+func mayBeNative(key []byte) bool {
+	return len(key) > 0 && nativeFirst[len(key)&31]>>(key[0]&63)&1 != 0
 }
 
 // ruleUID returns the rule_uid of the layer whose rule_name was kept.

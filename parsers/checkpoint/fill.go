@@ -2,7 +2,9 @@ package checkpoint
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"time"
 	"unicode/utf8"
@@ -22,20 +24,25 @@ func (p *Parser) fill(rec *detect.Record, f *fields, ev *detect.Event) error {
 	if len(action) == 0 && len(f.cefClass) > 0 && !lex.EqualFold(trim(f.cefClass), "log") {
 		action = trim(f.cefClass) // CEF: the event class is the action when act is missing
 	}
+	actionName, actionKind := p.action(action)
+	productName, productClass := "", uint8(bladeUnknown)
+	if len(product) > 0 {
+		productName, productClass = p.product(product)
+	}
 
 	// Authentication first: logins are logged by several blades.
-	outcome, authAction := authOutcome(action, f)
+	outcome, authAction := authOutcome(action, actionKind, f)
 	category := ""
 	switch {
 	case outcome != "":
 		category = detect.CategoryAuthentication
-	case isLogout(action, f):
-		return detect.ErrNotEvent
+	case actionKind&actLogout != 0 || lex.EqualFold(trim(f.operation), "Log Out"):
+		return detect.ErrNotEvent // a logout
 	default:
 		if len(action) == 0 && len(trim(f.ruleName)) == 0 {
 			return detect.ErrNotEvent // status, update and audit logs
 		}
-		category = blade(product, f)
+		category = blade(productClass, f)
 		if category == "" {
 			return detect.ErrNotEvent
 		}
@@ -43,9 +50,7 @@ func (p *Parser) fill(rec *detect.Record, f *fields, ev *detect.Event) error {
 
 	ev.Category = category
 	ev.Observer.Vendor = "Check Point"
-	if len(product) > 0 {
-		ev.Observer.Product = p.str(product)
-	}
+	ev.Observer.Product = productName
 	p.host(f, ev)
 	p.timestamp(rec, f, ev)
 
@@ -71,33 +76,50 @@ func (p *Parser) fill(rec *detect.Record, f *fields, ev *detect.Event) error {
 		return detect.ErrNotEvent // no connection: system and status logs
 	}
 	ev.Source.IP, ev.Destination.IP = src, dst
-	ev.Source.NATIP, _ = addr(f.xsrc, "")
-	ev.Destination.NATIP, _ = addr(f.xdst, "")
+	ev.Source.NATIP, ev.Destination.NATIP = netip.Addr{}, netip.Addr{}
+	if len(f.xsrc) > 0 {
+		ev.Source.NATIP, _ = addr(f.xsrc, "")
+	}
+	if len(f.xdst) > 0 {
+		ev.Destination.NATIP, _ = addr(f.xdst, "")
+	}
 	t := transport(trim(f.proto))
 	ev.Network.Transport = t
 	if t != detect.TransportICMP && t != detect.TransportIPv6ICMP {
 		ev.Source.Port, _ = lex.Port(trim(f.sport))
 		ev.Destination.Port, _ = lex.Port(trim(f.dport))
 	}
-	if proto := protocol(trim(f.serviceID)); proto != "" {
-		ev.Network.Protocol = proto
-	}
-
-	// Counters.
-	ev.Source.Bytes = count(f.cliOutBytes, f.sentBytes, f.cefIn)
-	ev.Destination.Bytes = count(f.srvOutBytes, f.rcvdBytes, f.cefOut)
-	if n, ok := lex.Uint(trim(f.packets)); ok {
-		ev.Network.Packets = detect.SetCount(n)
-	} else {
-		a, okA := lex.Uint(trim(f.cliOutPkts))
-		b, okB := lex.Uint(trim(f.cliInPkts))
-		if okA || okB {
-			ev.Network.Packets = detect.SetCount(a + b)
+	if len(f.serviceID) > 0 {
+		if proto := protocol(trim(f.serviceID)); proto != "" {
+			ev.Network.Protocol = proto
 		}
 	}
 
-	ev.Severity = severity(trim(f.severity))
-	if ev.Severity == 0 {
+	// Counters.
+	ev.Source.Bytes, ev.Destination.Bytes = detect.Count{}, detect.Count{}
+	if len(f.cliOutBytes)|len(f.sentBytes)|len(f.cefIn) != 0 {
+		ev.Source.Bytes = count(f.cliOutBytes, f.sentBytes, f.cefIn)
+	}
+	if len(f.srvOutBytes)|len(f.rcvdBytes)|len(f.cefOut) != 0 {
+		ev.Destination.Bytes = count(f.srvOutBytes, f.rcvdBytes, f.cefOut)
+	}
+	if len(f.packets)|len(f.cliOutPkts)|len(f.cliInPkts) != 0 {
+		if n, ok := lex.Uint(trim(f.packets)); ok {
+			ev.Network.Packets = detect.SetCount(n)
+		} else {
+			a, okA := lex.Uint(trim(f.cliOutPkts))
+			b, okB := lex.Uint(trim(f.cliInPkts))
+			if okA || okB {
+				ev.Network.Packets = detect.SetCount(a + b)
+			}
+		}
+	}
+
+	ev.Severity = 0
+	if len(f.severity) > 0 {
+		ev.Severity = severity(trim(f.severity))
+	}
+	if ev.Severity == 0 && len(f.cpSeverity) > 0 {
 		ev.Severity = severity(trim(f.cpSeverity))
 	}
 	if ev.Severity == 0 && len(f.cefSeverity) > 0 {
@@ -121,12 +143,12 @@ func (p *Parser) fill(rec *detect.Record, f *fields, ev *detect.Event) error {
 		ev.UserName = p.user(f)
 	case detect.CategoryNetwork, detect.CategoryWeb:
 		if len(action) > 0 { // a connection log without one matched a rule: no verdict
-			ev.Action = p.val(action)
-			ev.Type = verdict(action)
+			ev.Action = actionName
+			ev.Type = actionVerdict(actionKind)
 		}
 	default:
-		ev.Action = p.val(action)
-		if verdict(action) == detect.TypeDenied {
+		ev.Action = actionName
+		if actionKind&actDenied != 0 {
 			ev.Type = detect.TypeDenied
 		} else {
 			ev.Type = detect.TypeInfo
@@ -136,6 +158,9 @@ func (p *Parser) fill(rec *detect.Record, f *fields, ev *detect.Event) error {
 	p.rule(f, category, ev)
 
 	// Web request fields.
+	if len(f.resource)|len(f.method)|len(f.ua) == 0 {
+		return nil
+	}
 	if path := urlPath(f.resource); len(path) > 0 {
 		ev.URLPath = p.val(path)
 	}
@@ -150,14 +175,17 @@ func (p *Parser) fill(rec *detect.Record, f *fields, ev *detect.Event) error {
 
 // authOutcome says whether the line is a login and how it ended: the
 // outcome, and the word to report as event.action.
-func authOutcome(action []byte, f *fields) (outcome string, word []byte) {
+func authOutcome(action []byte, kind uint8, f *fields) (outcome string, word []byte) {
+	if kind&(actLogin|actLoginFailed) == 0 && len(f.authStatus) == 0 && len(f.operation) == 0 {
+		return "", nil // most lines: nothing about a login
+	}
 	failed := func(b []byte) bool {
 		return containsFold(b, "fail") || containsFold(b, "denied") || containsFold(b, "reject")
 	}
 	switch {
-	case lex.EqualFold(action, "Log In") || lex.EqualFold(action, "Login") || lex.EqualFold(action, "Logged In"):
+	case kind&actLogin != 0:
 		outcome, word = detect.OutcomeSuccess, action
-	case lex.EqualFold(action, "Failed Log In") || lex.EqualFold(action, "Failed Login") || lex.EqualFold(action, "Login Failed"):
+	case kind&actLoginFailed != 0:
 		outcome, word = detect.OutcomeFailure, action
 	}
 	if st := trim(f.authStatus); len(st) > 0 && (containsFold(st, "login") || containsFold(st, "log in") || containsFold(st, "auth")) {
@@ -190,36 +218,102 @@ func authOutcome(action []byte, f *fields) (outcome string, word []byte) {
 	return outcome, word
 }
 
-// isLogout reports a logout, which is not a security event.
-func isLogout(action []byte, f *fields) bool {
-	return lex.EqualFold(action, "Log Out") || lex.EqualFold(action, "Logout") ||
-		lex.EqualFold(trim(f.operation), "Log Out")
+// What an action word says, as flags.
+const (
+	actLogin       = 1 << iota // Log In, Login, Logged In
+	actLoginFailed             // Failed Log In, Failed Login, Login Failed
+	actLogout                  // Log Out, Logout
+	actDenied                  // verdict: denied
+	actAllowed                 // verdict: allowed
+)
+
+// actionKind reads an action word.
+func actionKind(action []byte) uint8 {
+	var k uint8
+	switch {
+	case lex.EqualFold(action, "Log In") || lex.EqualFold(action, "Login") || lex.EqualFold(action, "Logged In"):
+		k = actLogin
+	case lex.EqualFold(action, "Failed Log In") || lex.EqualFold(action, "Failed Login") || lex.EqualFold(action, "Login Failed"):
+		k = actLoginFailed
+	}
+	if lex.EqualFold(action, "Log Out") || lex.EqualFold(action, "Logout") {
+		k |= actLogout
+	}
+	switch verdict(action) {
+	case detect.TypeDenied:
+		k |= actDenied
+	case detect.TypeAllowed:
+		k |= actAllowed
+	}
+	return k
 }
 
-// blade maps the product (blade) that logged to a category; "" for blades
-// that log no security events.
-func blade(product []byte, f *fields) string {
+// actionVerdict is the event.type of an action word's flags.
+func actionVerdict(k uint8) string {
 	switch {
-	case len(product) == 0:
-	case containsFold(product, "firewall"), lex.EqualFold(product, "VPN-1"), lex.EqualFold(product, "Log Update"),
-		lex.EqualFold(product, "Security Gateway"), containsFold(product, "Mobile Access"), lex.EqualFold(product, "Connectra"):
-		return detect.CategoryNetwork
-	case lex.EqualFold(product, "SmartDefense"), lex.EqualFold(product, "IPS"), lex.EqualFold(product, "IPS-1"),
-		lex.EqualFold(product, "Core Protections"), lex.EqualFold(product, "Anti-Exploit"):
-		return detect.CategoryIntrusionDetection
-	case containsFold(product, "virus"), containsFold(product, "malware"), containsFold(product, "anti-bot"),
-		containsFold(product, "anti bot"), containsFold(product, "threat emulation"), containsFold(product, "threat extraction"),
-		containsFold(product, "zero phishing"), containsFold(product, "ransomware"):
-		return detect.CategoryMalware
-	case containsFold(product, "url filtering"), containsFold(product, "application control"),
-		containsFold(product, "https inspection"), containsFold(product, "content awareness"):
-		return detect.CategoryWeb
-	case containsFold(product, "spam"), containsFold(product, "email security"), containsFold(product, "mta"):
-		return detect.CategoryEmail
-	case containsFold(product, "identity awareness"), lex.EqualFold(product, "SmartConsole"), lex.EqualFold(product, "WEB_API"),
-		lex.EqualFold(product, "Web-UI"), lex.EqualFold(product, "Expert Shell"), lex.EqualFold(product, "System Monitor"),
-		containsFold(product, "management"):
-		return "" // identity, audit and status logs: only their logins are events
+	case k&actDenied != 0:
+		return detect.TypeDenied
+	case k&actAllowed != 0:
+		return detect.TypeAllowed
+	}
+	return detect.TypeInfo
+}
+
+// action returns the action word as event.action and what it says.
+func (p *Parser) action(action []byte) (string, uint8) {
+	if len(action) == 0 {
+		return "", actionKind(nil)
+	}
+	m := &p.actions[internHash(action)&(len(p.actions)-1)]
+	if m.raw == string(action) {
+		return m.val, m.aux
+	}
+	name, kind := p.val(action), actionKind(action)
+	if p.remember(m, action, name) {
+		m.aux = kind
+	}
+	return name, kind
+}
+
+// product returns the blade as observer.product and its class.
+func (p *Parser) product(product []byte) (string, uint8) {
+	m := &p.products[internHash(product)&(len(p.products)-1)]
+	if m.raw == string(product) {
+		return m.val, m.aux
+	}
+	name, class := p.val(product), bladeClass(product)
+	if p.remember(m, product, name) {
+		m.aux = class
+	}
+	return name, class
+}
+
+// Classes of blades.
+const (
+	bladeUnknown = iota // unknown or missing: go by the threat fields
+	bladeNetwork
+	bladeIDS
+	bladeMalware
+	bladeWeb
+	bladeEmail
+	bladeNone // logs no security events
+)
+
+// bladeCategory is the event.category of each known class of blade.
+var bladeCategory = [...]string{
+	bladeNetwork: detect.CategoryNetwork,
+	bladeIDS:     detect.CategoryIntrusionDetection,
+	bladeMalware: detect.CategoryMalware,
+	bladeWeb:     detect.CategoryWeb,
+	bladeEmail:   detect.CategoryEmail,
+	bladeNone:    "",
+}
+
+// blade maps the class of the product (blade) that logged to a category;
+// "" for blades that log no security events.
+func blade(class uint8, f *fields) string {
+	if class != bladeUnknown {
+		return bladeCategory[class]
 	}
 	// Unknown or missing blade: go by the threat fields.
 	switch {
@@ -229,6 +323,33 @@ func blade(product []byte, f *fields) string {
 		return detect.CategoryIntrusionDetection
 	}
 	return detect.CategoryNetwork
+}
+
+// bladeClass classifies a product (blade) name.
+func bladeClass(product []byte) uint8 {
+	switch {
+	case len(product) == 0:
+	case containsFold(product, "firewall"), lex.EqualFold(product, "VPN-1"), lex.EqualFold(product, "Log Update"),
+		lex.EqualFold(product, "Security Gateway"), containsFold(product, "Mobile Access"), lex.EqualFold(product, "Connectra"):
+		return bladeNetwork
+	case lex.EqualFold(product, "SmartDefense"), lex.EqualFold(product, "IPS"), lex.EqualFold(product, "IPS-1"),
+		lex.EqualFold(product, "Core Protections"), lex.EqualFold(product, "Anti-Exploit"):
+		return bladeIDS
+	case containsFold(product, "virus"), containsFold(product, "malware"), containsFold(product, "anti-bot"),
+		containsFold(product, "anti bot"), containsFold(product, "threat emulation"), containsFold(product, "threat extraction"),
+		containsFold(product, "zero phishing"), containsFold(product, "ransomware"):
+		return bladeMalware
+	case containsFold(product, "url filtering"), containsFold(product, "application control"),
+		containsFold(product, "https inspection"), containsFold(product, "content awareness"):
+		return bladeWeb
+	case containsFold(product, "spam"), containsFold(product, "email security"), containsFold(product, "mta"):
+		return bladeEmail
+	case containsFold(product, "identity awareness"), lex.EqualFold(product, "SmartConsole"), lex.EqualFold(product, "WEB_API"),
+		lex.EqualFold(product, "Web-UI"), lex.EqualFold(product, "Expert Shell"), lex.EqualFold(product, "System Monitor"),
+		containsFold(product, "management"):
+		return bladeNone // identity, audit and status logs: only their logins are events
+	}
+	return bladeUnknown
 }
 
 // verdict maps an action to event.type.
@@ -309,17 +430,34 @@ func (p *Parser) host(f *fields, ev *detect.Event) {
 		return
 	}
 	if sic := trim(f.sicName); len(sic) > 0 {
-		if bytes.IndexByte(sic, '\\') >= 0 {
-			sic = p.unescape(sic)
-		}
-		if cn := commonName(sic); len(cn) > 0 && len(cn) <= 255 && isToken(cn) {
-			ev.Observer.Hostname = p.names.Bytes(cn)
+		if h := p.sicHost(sic); h != "" {
+			ev.Observer.Hostname = h
 			return
 		}
 	}
 	if h := f.preHost; len(h) > 0 && len(h) <= 255 && isToken(h) {
 		ev.Observer.Hostname = p.val(h)
 	}
+}
+
+// sicHost returns the host named by the CN of a SIC name, or "".
+func (p *Parser) sicHost(sic []byte) string {
+	m := &p.hosts[internHash(sic)&(len(p.hosts)-1)]
+	if m.raw == string(sic) {
+		return m.val
+	}
+	raw := sic
+	if bytes.IndexByte(sic, '\\') >= 0 {
+		sic = p.unescape(sic)
+	}
+	h := ""
+	if cn := commonName(sic); len(cn) > 0 && len(cn) <= 255 && isToken(cn) {
+		h = p.names.Bytes(cn)
+	}
+	if len(raw) <= maxCached {
+		m.raw, m.val = p.names.Bytes(raw), h
+	}
+	return h
 }
 
 // commonName returns the CN component of a distinguished name.
@@ -380,6 +518,12 @@ func addr(b []byte, name string) (netip.Addr, error) {
 	if len(b) == 0 {
 		return netip.Addr{}, nil
 	}
+	if a, ok := ipv4(b); ok {
+		if a.IsUnspecified() {
+			return netip.Addr{}, nil
+		}
+		return a, nil
+	}
 	a, ok := lex.Addr(b)
 	if !ok {
 		if name != "" {
@@ -391,6 +535,41 @@ func addr(b []byte, name string) (netip.Addr, error) {
 		return netip.Addr{}, nil
 	}
 	return a, nil
+}
+
+// ipv4 parses a dotted-quad IPv4 address in the form netip.ParseAddr
+// accepts: four decimal octets of at most 255, without leading zeros.
+// Anything else is left to lex.Addr.
+func ipv4(b []byte) (netip.Addr, bool) {
+	if len(b) < 7 || len(b) > 15 {
+		return netip.Addr{}, false
+	}
+	var ip [4]byte
+	k, v, digits := 0, 0, 0
+	for _, c := range b {
+		if c == '.' {
+			if digits == 0 || k == 3 {
+				return netip.Addr{}, false
+			}
+			ip[k] = byte(v)
+			k, v, digits = k+1, 0, 0
+			continue
+		}
+		d := int(c) - '0'
+		if d < 0 || d > 9 || digits == 1 && v == 0 {
+			return netip.Addr{}, false // not a digit, or a leading zero
+		}
+		v = v*10 + d
+		digits++
+		if v > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if k != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	ip[3] = byte(v)
+	return netip.AddrFrom4(ip), true
 }
 
 // labelled reports whether a CEF custom address's label, if any, names
@@ -471,8 +650,11 @@ func protocol(svc []byte) string {
 }
 
 // count returns the first of the values that is a number.
-func count(vals ...[]byte) detect.Count {
-	for _, v := range vals {
+func count(a, b, c []byte) detect.Count {
+	if len(a)|len(b)|len(c) == 0 {
+		return detect.Count{}
+	}
+	for _, v := range [...][]byte{a, b, c} {
 		if n, ok := lex.Uint(trim(v)); ok {
 			return detect.SetCount(n)
 		}
@@ -509,6 +691,9 @@ func severity(b []byte) int {
 // fragment. A value without a scheme is "host/path" or a bare host.
 func urlPath(b []byte) []byte {
 	b = trim(b)
+	if len(b) == 0 {
+		return nil
+	}
 	if i := bytes.IndexAny(b, "?#"); i >= 0 {
 		b = b[:i]
 	}
@@ -517,6 +702,9 @@ func urlPath(b []byte) []byte {
 	}
 	if i := bytes.Index(b, []byte("://")); i > 0 && i < 10 {
 		b = b[i+3:]
+	}
+	if len(b) == 0 {
+		return nil // a scheme alone: "https://"
 	}
 	if b[0] != '/' {
 		j := bytes.IndexByte(b, '/')
@@ -528,20 +716,75 @@ func urlPath(b []byte) []byte {
 	return b
 }
 
-// str interns a value that has no escapes to undo.
-func (p *Parser) str(b []byte) string {
-	return p.val(b)
-}
-
-// val interns a value, undoing its escapes first.
+// val interns a value, undoing its escapes first. Values repeat from line
+// to line: a small two-way cache, by the value as written, answers most of
+// them without unescaping or the interner's map.
 func (p *Parser) val(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
+	set := &p.vals[internHash(b)&(len(p.vals)-1)]
+	if set[0].raw == string(b) {
+		return set[0].val
+	}
+	if set[1].raw == string(b) {
+		return set[1].val
+	}
+	return p.valMiss(set, b)
+}
+
+// valMiss interns a value that is not in its set of the cache, and puts it
+// first there.
+func (p *Parser) valMiss(set *[2]memo, b []byte) string {
+	set[1] = set[0]
+	m := &set[0]
+	raw := b
 	if bytes.IndexByte(b, '\\') >= 0 {
 		b = p.unescape(b)
 	}
-	return p.names.Bytes(b)
+	s := p.names.Bytes(b)
+	p.remember(m, raw, s)
+	return s
+}
+
+// memo is a slot of a cache of what the fill makes of a value.
+type memo struct {
+	raw string // the value as written, escapes intact
+	val string // the interned value, escapes undone
+	aux uint8  // what the value says, for actions and products
+}
+
+// maxCached is the longest value the caches keep, the longest the interner
+// keeps.
+const maxCached = 128
+
+// remember fills m with the value raw and its string s, and reports
+// whether it did: values too long to intern are not kept.
+func (p *Parser) remember(m *memo, raw []byte, s string) bool {
+	if len(raw) > maxCached {
+		return false
+	}
+	r := s
+	if r != string(raw) {
+		r = p.names.Bytes(raw) // escaped: intern the form as written too
+	}
+	m.raw, m.val, m.aux = r, s, 0
+	return true
+}
+
+// internHash is the slot of b in a cache: its length, first and last eight
+// bytes mixed.
+func internHash(b []byte) int {
+	n := len(b)
+	var x uint64
+	if n >= 8 {
+		x = binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[n-8:]), 29)
+	} else {
+		for _, c := range b {
+			x = x<<8 | uint64(c)
+		}
+	}
+	return int(((x ^ uint64(n)) * 0x9e3779b97f4a7c15) >> 48)
 }
 
 // scratch returns an empty buffer for one rewritten string of this line.
@@ -602,8 +845,12 @@ func hex4(b []byte) (rune, bool) {
 // containsFold reports whether b contains the lower-case ASCII string s,
 // without regard to case.
 func containsFold(b []byte, s string) bool {
+	if len(s) == 0 {
+		return true
+	}
+	c0 := s[0] | 0x20 // a byte that matches s[0] matches this
 	for i := 0; i+len(s) <= len(b); i++ {
-		if lex.EqualFold(b[i:i+len(s)], s) {
+		if b[i]|0x20 == c0 && lex.EqualFold(b[i:i+len(s)], s) {
 			return true
 		}
 	}

@@ -21,6 +21,10 @@ func (p *Parser) scanBracket(b []byte) error {
 	f := &p.f
 	i := 1 // after '['
 	for {
+		// Fields are separated by "; ", which is skipped without a loop.
+		if i+1 < len(b) && b[i] == ';' && b[i+1] == ' ' {
+			i += 2
+		}
 		for i < len(b) && (b[i] == ' ' || b[i] == ';') {
 			i++
 		}
@@ -31,9 +35,7 @@ func (p *Parser) scanBracket(b []byte) error {
 			return nil
 		}
 		ks := i
-		for i < len(b) && b[i] != ':' && b[i] != ';' && b[i] != ']' && b[i] != '"' {
-			i++
-		}
+		i = keyEnd(b, i)
 		if i >= len(b) {
 			return errUnterminated
 		}
@@ -41,16 +43,25 @@ func (p *Parser) scanBracket(b []byte) error {
 			return fmt.Errorf("checkpoint: malformed field at %q", clip(b[ks:]))
 		}
 		key := b[ks:i]
+		i++
 		for i < len(b) && b[i] == ':' {
 			i++
 		}
 		if i < len(b) && b[i] == '"' {
 			i++
-			end := closingQuote(b, i)
+			end := bytes.IndexByte(b[i:], '"')
 			if end < 0 {
 				return errValue
 			}
-			f.native(key, b[i:end])
+			end += i
+			if end > i && b[end-1] == '\\' {
+				if end = closingQuote(b, i); end < 0 {
+					return errValue
+				}
+			}
+			if mayBeNative(key) {
+				f.native(key, b[i:end])
+			}
 			i = end + 1
 			continue
 		}
@@ -59,7 +70,9 @@ func (p *Parser) scanBracket(b []byte) error {
 		for i < len(b) && b[i] != ';' && b[i] != ']' {
 			i++
 		}
-		f.native(key, trim(b[vs:i]))
+		if mayBeNative(key) {
+			f.native(key, trim(b[vs:i]))
+		}
 	}
 }
 
@@ -82,6 +95,25 @@ func closingQuote(b []byte, i int) int {
 		i = j + 1
 	}
 	return -1
+}
+
+// keyStop is 1 for the bytes that end a key of the bracket format.
+var keyStop = [256]uint8{':': 1, ';': 1, ']': 1, '"': 1}
+
+// keyEnd returns the index of the first byte at or after i that ends a key
+// (':', ';', ']' or '"'), or len(b). It tests four bytes a step.
+func keyEnd(b []byte, i int) int {
+	for i+4 <= len(b) {
+		c := b[i : i+4 : i+4]
+		if keyStop[c[0]]|keyStop[c[1]]|keyStop[c[2]]|keyStop[c[3]] != 0 {
+			break
+		}
+		i += 4
+	}
+	for i < len(b) && keyStop[b[i]] == 0 {
+		i++
+	}
+	return i
 }
 
 // scanFields reads the structured-data variant:
@@ -159,39 +191,29 @@ func (p *Parser) scanSplunk(b []byte) error {
 // Version|Vendor|Product|Version|Class|Name|Severity|Extension.
 func (p *Parser) scanCEF(b []byte) error {
 	f := &p.f
+	p.cefSet = true
 	var h [6][]byte
 	n, from := 0, 0
-	i := 0
-	for ; i < len(b) && n < 6; i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '|':
-			h[n] = b[from:i]
-			n++
-			from = i + 1
+	for n < 6 {
+		j := cefPipe(b, from)
+		if j < 0 {
+			break
 		}
+		h[n] = b[from:j]
+		n++
+		from = j + 1
 	}
-	// h[0] is the CEF version and h[1] the vendor, Check Point.
-	var ext []byte
-	switch {
-	case n == 6:
-		// Severity and extension remain.
-		j := from
-		for j < len(b) && b[j] != '|' {
-			if b[j] == '\\' {
-				j++
-			}
-			j++
-		}
-		if j < len(b) {
-			f.cefSeverity = b[from:j]
-			ext = b[j+1:]
-		} else {
-			f.cefSeverity = b[from:min(j, len(b))]
-		}
-	default:
+	if n < 6 {
 		return fmt.Errorf("checkpoint: CEF header has %d of 7 fields", n+1)
+	}
+	// h[0] is the CEF version and h[1] the vendor, Check Point. Severity
+	// and extension remain.
+	var ext []byte
+	if j := cefPipe(b, from); j >= 0 {
+		f.cefSeverity = b[from:j]
+		ext = b[j+1:]
+	} else {
+		f.cefSeverity = b[from:]
 	}
 	f.cefProduct = h[2]
 	f.cefClass = h[4]
@@ -199,6 +221,28 @@ func (p *Parser) scanCEF(b []byte) error {
 	p.extension(ext)
 	f.labels()
 	return nil
+}
+
+// cefPipe returns the index of the first '|' at or after i that no
+// backslash escapes (one after an odd run of backslashes is escaped), or
+// -1.
+func cefPipe(b []byte, i int) int {
+	for i < len(b) {
+		j := bytes.IndexByte(b[i:], '|')
+		if j < 0 {
+			return -1
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= i && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j
+		}
+		i = j + 1
+	}
+	return -1
 }
 
 // extension reads the CEF extension: key=value pairs whose values run to
@@ -236,15 +280,10 @@ func nextKey(b []byte, pos int) (eq, k int) {
 		}
 		e := pos + i
 		pos = e + 1
-		nb := 0
-		for j := e - 1; j >= 0 && b[j] == '\\'; j-- {
-			nb++
-		}
-		if nb%2 == 1 {
-			continue // escaped
-		}
+		// A key is a run of key bytes: an '=' after a backslash, escaped
+		// or not, has none.
 		s := e
-		for s > 0 && isKeyByte(b[s-1]) {
+		for s > 0 && keyBytes[b[s-1]] {
 			s--
 		}
 		if s < e && (s == 0 || b[s-1] == ' ') && !(b[s] >= '0' && b[s] <= '9') {
@@ -327,7 +366,9 @@ func (p *Parser) cefPair(key, val []byte) {
 	case "cs6Label", "deviceCustomString6Label":
 		f.csLabel[5] = val
 	default:
-		f.native(key, val)
+		if mayBeNative(key) {
+			f.native(key, val)
+		}
 	}
 }
 
