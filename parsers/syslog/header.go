@@ -241,45 +241,51 @@ var bom = []byte{0xef, 0xbb, 0xbf}
 
 // sdEnd returns the index after the structured data that starts at b[i]
 // with '[', or -1 if it is malformed. Inside quoted values, \" \\ and \]
-// are escapes. It jumps between quotes and brackets with IndexByte, since
-// Juniper and Check Point send kilobytes of structured data per line.
+// are escapes. Juniper and Check Point send kilobytes of structured data
+// per line, so it works a span at a time: from one ']' or backslash to the
+// next, it counts quotes with one vector pass instead of stopping at each.
 func sdEnd(b []byte, i int) int {
 	for i < len(b) && b[i] == '[' {
-		i++
-		r := -1 // absolute index of the next ']', found again once passed
+		p := i + 1
+		in := false // inside a quoted value
 		for {
-			if r < i {
-				j := bytes.IndexByte(b[i:], ']')
-				if j < 0 {
-					return -1
-				}
-				r = i + j
+			j := bytes.IndexByte(b[p:], ']')
+			if j < 0 {
+				return -1
 			}
-			q := bytes.IndexByte(b[i:r], '"')
-			if q < 0 {
+			r := p + j
+			for {
+				e := r
+				k := bytes.IndexByte(b[p:r], '\\')
+				if k >= 0 {
+					e = p + k
+				}
+				if bytes.Count(b[p:e], quote)%2 == 1 {
+					in = !in
+				}
+				if k < 0 {
+					break
+				}
+				n := 1
+				for b[e+n] == '\\' { // stops at b[r] == ']' at the latest
+					n++
+				}
+				p = e + n
+				if in && n%2 == 1 && b[p] == '"' {
+					p++ // an escaped quote
+				}
+			}
+			if !in {
 				i = r + 1
 				break
 			}
-			// A quoted value: find its closing quote, skipping escaped ones.
-			i += q + 1
-			for {
-				e := bytes.IndexByte(b[i:], '"')
-				if e < 0 {
-					return -1
-				}
-				bs := 0
-				for k := i + e - 1; k >= i && b[k] == '\\'; k-- {
-					bs++
-				}
-				i += e + 1
-				if bs%2 == 0 {
-					break
-				}
-			}
+			p = r + 1
 		}
 	}
 	return i
 }
+
+var quote = []byte{'"'}
 
 var timeZero time.Time
 

@@ -206,6 +206,8 @@ func FuzzSDEnd(f *testing.F) {
 	f.Add([]byte(`[a b="c\"]d" e="\\"][f g="h"] msg`))
 	f.Add([]byte(`[x y="\\\"]"]`))
 	f.Add([]byte(`[junos@2636 source-address="1.2.3.4" reason="a \"b\" \] c"][meta sequenceId="7"]`))
+	f.Add([]byte(`[action:"Accept"; note:"a ] b"; x:"]"][y z="w"] msg`))
+	f.Add([]byte(`[a b="unterminated ]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) == 0 || b[0] != '[' {
 			return

@@ -1,6 +1,8 @@
 package syslog
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,3 +128,21 @@ func BenchmarkGoSyslog3164(b *testing.B) {
 	benchGoSyslog(b, rfc3164.NewParser(rfc3164.WithYear(rfc3164.Year{YYYY: 2026}), rfc3164.WithTimezone(time.UTC)), rfc3164Lines)
 }
 func BenchmarkGoSyslog5424(b *testing.B) { benchGoSyslog(b, rfc5424.NewParser(), rfc5424Lines) }
+
+// BenchmarkHeaderCheckPoint measures a header in front of kilobytes of
+// structured data, as Check Point's Log Exporter and Juniper send.
+func BenchmarkHeaderCheckPoint(b *testing.B) {
+	lines, err := readLines("../../corpus/parsers/checkpoint/firewall/input.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchHeader(b, lines)
+}
+
+func readLines(name string) ([]string, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"), nil
+}
