@@ -40,18 +40,6 @@ type FlowSummary struct {
 	Destination string `json:"destination,omitempty"`
 }
 
-// SummaryKey is the grouping key of a FlowSummary.
-type SummaryKey struct {
-	Minute          int64 // Unix seconds of the minute's start
-	SourceIP        netip.Addr
-	DestinationPort uint16
-	Transport       string
-	EventType       string
-	Device          string
-	Dataset         string
-	Destination     string
-}
-
 // Health is a collector's state at one moment.
 type Health struct {
 	Time    time.Time      `json:"time"`

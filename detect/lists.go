@@ -142,9 +142,42 @@ func (e *ListError) Error() string {
 // ParseList reads a list: one IP address, CIDR range or host name per line;
 // '#' starts a comment. file names the source in errors.
 func ParseList(name, file string, r io.Reader) (*List, error) {
-	var addrs []netip.Addr
-	var prefixes []netip.Prefix
-	var names []string
+	var e listEntries
+	if err := e.parse(file, r); err != nil {
+		return nil, err
+	}
+	return NewList(name, e.addrs, e.prefixes, e.names), nil
+}
+
+// LoadList reads a list file.
+func LoadList(name, path string) (*List, error) {
+	return LoadLists(name, path)
+}
+
+// LoadLists reads several list files into one list.
+func LoadLists(name string, paths ...string) (*List, error) {
+	var e listEntries
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		err = e.parse(path, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return NewList(name, e.addrs, e.prefixes, e.names), nil
+}
+
+type listEntries struct {
+	addrs    []netip.Addr
+	prefixes []netip.Prefix
+	names    []string
+}
+
+func (e *listEntries) parse(file string, r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	line := 0
@@ -160,40 +193,30 @@ func ParseList(name, file string, r io.Reader) (*List, error) {
 			continue
 		}
 		if strings.ContainsAny(entry, " \t") {
-			return nil, &ListError{file, line, col, fmt.Sprintf("%q: one entry per line", entry)}
+			return &ListError{file, line, col, fmt.Sprintf("%q: one entry per line", entry)}
 		}
 		switch {
 		case strings.Contains(entry, "/"):
 			p, err := netip.ParsePrefix(entry)
 			if err != nil {
-				return nil, &ListError{file, line, col, fmt.Sprintf("%q is not a CIDR range: %v", entry, err)}
+				return &ListError{file, line, col, fmt.Sprintf("%q is not a CIDR range: %v", entry, err)}
 			}
-			prefixes = append(prefixes, p)
+			e.prefixes = append(e.prefixes, p)
 		default:
 			if a, err := netip.ParseAddr(entry); err == nil {
-				addrs = append(addrs, a)
+				e.addrs = append(e.addrs, a)
 				continue
 			}
 			if !validHostName(entry) {
-				return nil, &ListError{file, line, col, fmt.Sprintf("%q is not an IP address, CIDR range or host name", entry)}
+				return &ListError{file, line, col, fmt.Sprintf("%q is not an IP address, CIDR range or host name", entry)}
 			}
-			names = append(names, entry)
+			e.names = append(e.names, entry)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return fmt.Errorf("%s: %w", file, err)
 	}
-	return NewList(name, addrs, prefixes, names), nil
-}
-
-// LoadList reads a list file.
-func LoadList(name, path string) (*List, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseList(name, path, f)
+	return nil
 }
 
 func validHostName(s string) bool {
