@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -1072,5 +1073,39 @@ func crashChild(path string) int {
 				return 1
 			}
 		}
+	}
+}
+
+// TestSummariesMergedAtSeal: partial counts of one key, committed apart,
+// leave as one summary with their sum; an invalid summary is dropped and
+// counted.
+func TestSummariesMergedAtSeal(t *testing.T) {
+	b := open(t, Options{})
+	sum := func(src string, port, count int) Record {
+		return Record{Kind: KindSummary, Payload: fmt.Appendf(nil,
+			`{"minute":"2026-11-27T10:15:00Z","source_ip":%q,"destination_port":%d,"transport":"tcp","event_type":"denied","device":"gw01","dataset":"netfilter","count":%d}`,
+			src, port, count)}
+	}
+	for _, recs := range [][]Record{
+		{sum("198.51.100.1", 22, 1), sum("198.51.100.2", 22, 5)},
+		{sum("198.51.100.1", 22, 2), {Kind: KindSummary, Payload: []byte(`{"count": oops}`)}},
+		{sum("198.51.100.1", 22, 3), sum("198.51.100.1", 23, 4)},
+	} {
+		if err := b.Commit(recs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seal(t, b, meta)
+	_, w, _ := oldest(t, b)
+	got := map[string]int64{}
+	for _, s := range w.Summaries {
+		got[fmt.Sprintf("%s:%d", s.SourceIP, s.DestinationPort)] = s.Count
+	}
+	want := map[string]int64{"198.51.100.1:22": 6, "198.51.100.2:22": 5, "198.51.100.1:23": 4}
+	if !maps.Equal(got, want) || len(w.Summaries) != 3 {
+		t.Fatalf("summaries %v (%d), want %v", got, len(w.Summaries), want)
+	}
+	if s := stats(t, b); s.DroppedInvalid != 1 {
+		t.Fatalf("dropped invalid %d, want 1", s.DroppedInvalid)
 	}
 }

@@ -147,41 +147,71 @@ func (b *Buffer) sealTx(ctx context.Context, tx *sql.Tx, meta SealMeta, health *
 		Summaries:   []json.RawMessage{},
 		Health:      health,
 	}
+	var invalid int64
+	var sums []detect.FlowSummary
+	merged := map[detect.FlowSummary]int{} // key (count zero) -> index in sums
 	for _, r := range refs {
 		p := json.RawMessage(arena[r.start:r.end:r.end])
-		if r.kind == KindSummary {
-			w.Summaries = append(w.Summaries, p)
-		} else {
+		if r.kind != KindSummary {
 			w.Detections = append(w.Detections, p)
+			continue
 		}
+		// The pipeline commits partial counts often, for durability; a
+		// batch carries one summary per key, with the counts added up.
+		var s detect.FlowSummary
+		if err := json.Unmarshal(p, &s); err != nil {
+			invalid++
+			continue
+		}
+		k := s
+		k.Count = 0
+		if i, ok := merged[k]; ok {
+			sums[i].Count += s.Count
+			continue
+		}
+		merged[k] = len(sums)
+		sums = append(sums, s)
 	}
-	raw, err := json.Marshal(w)
-	var invalid int64
-	if err != nil {
-		// Commit checks only a payload's shape; drop and count the ones
-		// that are not JSON, so they cannot stall every later seal.
-		w.Detections, w.Summaries = w.Detections[:0], w.Summaries[:0]
-		for _, r := range refs {
-			p := json.RawMessage(arena[r.start:r.end:r.end])
-			switch {
-			case !json.Valid(p):
-				invalid++
-			case r.kind == KindSummary:
-				w.Summaries = append(w.Summaries, p)
-			default:
-				w.Detections = append(w.Detections, p)
-			}
+	for i := range sums {
+		p, err := json.Marshal(&sums[i])
+		if err != nil {
+			return sealResult{}, fmt.Errorf("summary JSON: %w", err)
 		}
-		if invalid == 0 {
-			return sealResult{}, fmt.Errorf("batch JSON: %w", err)
-		}
+		w.Summaries = append(w.Summaries, p)
+	}
+	if invalid > 0 {
 		if err := addState(ctx, tx, "dropped_invalid", invalid); err != nil {
 			return sealResult{}, err
 		}
-		b.log.Error("buffer: dropped records that are not valid JSON", "path", b.path, "records", invalid, "batch", w.BatchID)
+	}
+	raw, err := json.Marshal(w)
+	if err != nil {
+		// Commit checks only a payload's shape; drop and count the
+		// detections that are not JSON, so they cannot stall every later
+		// seal. Summaries were decoded above.
+		kept := w.Detections[:0]
+		var bad int64
+		for _, d := range w.Detections {
+			if json.Valid(d) {
+				kept = append(kept, d)
+			} else {
+				bad++
+			}
+		}
+		w.Detections = kept
+		if bad == 0 {
+			return sealResult{}, fmt.Errorf("batch JSON: %w", err)
+		}
+		if err := addState(ctx, tx, "dropped_invalid", bad); err != nil {
+			return sealResult{}, err
+		}
+		invalid += bad
 		if raw, err = json.Marshal(w); err != nil {
 			return sealResult{}, fmt.Errorf("batch JSON: %w", err)
 		}
+	}
+	if invalid > 0 {
+		b.log.Error("buffer: dropped records that are not valid JSON", "path", b.path, "records", invalid, "batch", w.BatchID)
 	}
 	body := b.enc.EncodeAll(raw, make([]byte, 0, len(raw)/4))
 
