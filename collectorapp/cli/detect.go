@@ -153,6 +153,7 @@ type source struct {
 	name   string
 	sc     *syslog.Scanner
 	stream *parsers.Stream
+	batch  *batchReader // instead of stream, for a plugin format
 	ev     detect.Event
 	closer io.Closer
 	st     *detect.PipelineStats
@@ -162,6 +163,9 @@ type source struct {
 
 // next reads the file's next event; false at its end.
 func (s *source) next() bool {
+	if s.batch != nil {
+		return s.nextBatch()
+	}
 	for s.sc.Scan() {
 		s.st.Lines++
 		err := s.sc.FrameErr()
@@ -240,9 +244,13 @@ func runDetect(e *env, f edgeFlags, files []string) error {
 			r = fh
 		}
 		src.sc = syslog.NewScanner(r, 1<<20)
-		src.stream, _ = parsers.NewStream(reg, f.format)
-		src.stream.Ref, src.stream.Loc = ref, loc
-		src.stream.Internal = lists.Internal
+		if p, ok := e.plugin(f.format); ok {
+			src.batch = newBatchReader(src.sc, p, ref, loc, lists.Internal)
+		} else {
+			src.stream, _ = parsers.NewStream(reg, f.format)
+			src.stream.Ref, src.stream.Loc = ref, loc
+			src.stream.Internal = lists.Internal
+		}
 		if src.next() {
 			heap.Push(h, src)
 		} else if src.closer != nil {

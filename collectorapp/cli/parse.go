@@ -116,6 +116,9 @@ func parseFile(e *env, reg *parsers.Registry, f parseFlags, ref time.Time, loc *
 		defer fh.Close()
 		r = fh
 	}
+	if p, ok := e.plugin(f.format); ok {
+		return parsePluginFile(e, p, f, ref, loc, name, r, out, st)
+	}
 	s, err := parsers.NewStream(reg, f.format)
 	if err != nil {
 		return err
@@ -125,41 +128,51 @@ func parseFile(e *env, reg *parsers.Registry, f parseFlags, ref time.Time, loc *
 	var ev detect.Event
 	buf := make([]byte, 0, 4096)
 	for sc.Scan() {
-		st.lines++
 		err := sc.FrameErr()
 		if err == nil {
 			err = s.Parse(sc.Bytes(), &ev)
 		} else {
 			st.tooLong++
 		}
-		switch {
-		case err == nil:
-			st.events++
-			st.datasets[ev.Dataset]++
-		case errors.Is(err, parsers.ErrUnknownFormat):
-			st.unknown++
-		case errors.Is(err, detect.ErrNotEvent):
-			st.skipped++
-		default:
-			st.failed++
-			if st.shown < maxShownErrors {
-				st.shown++
-				fmt.Fprintf(e.stderr, "%s:%d: %v\n", name, sc.Line(), err)
-			}
-		}
-		if err != nil && !f.perLine {
-			continue
-		}
-		buf = parsers.AppendResult(buf[:0], &ev, err)
-		buf = append(buf, '\n')
-		if _, werr := out.Write(buf); werr != nil {
-			return fmt.Errorf("writing output: %w", werr)
+		if buf, err = st.result(e, f, name, sc.Line(), &ev, err, out, buf); err != nil {
+			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// result counts one line's result and writes it when it is an event, or
+// for every line with --per-line. It returns buf for reuse, and an error
+// only when the output cannot be written.
+func (st *parseStats) result(e *env, f parseFlags, name string, line int64, ev *detect.Event, err error, out *bufio.Writer, buf []byte) ([]byte, error) {
+	st.lines++
+	switch {
+	case err == nil:
+		st.events++
+		st.datasets[ev.Dataset]++
+	case errors.Is(err, parsers.ErrUnknownFormat):
+		st.unknown++
+	case errors.Is(err, detect.ErrNotEvent):
+		st.skipped++
+	default:
+		st.failed++
+		if st.shown < maxShownErrors {
+			st.shown++
+			fmt.Fprintf(e.stderr, "%s:%d: %v\n", name, line, err)
+		}
+	}
+	if err != nil && !f.perLine {
+		return buf, nil
+	}
+	buf = parsers.AppendResult(buf[:0], ev, err)
+	buf = append(buf, '\n')
+	if _, werr := out.Write(buf); werr != nil {
+		return buf, fmt.Errorf("writing output: %w", werr)
+	}
+	return buf, nil
 }
 
 func (st *parseStats) summary(w io.Writer, took time.Duration) {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cyberalarm/cyberalarm/parsers"
+	"github.com/cyberalarm/cyberalarm/plugins"
 )
 
 // env is what every command reads and writes, so that tests can run the
@@ -16,11 +17,14 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	registry       func() *parsers.Registry
+	pluginsFile    string       // --plugins
+	plugins        *plugins.Set // started by --plugins; closed by Main
 }
 
 // Main runs the command line with args and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, registry: parsers.Builtin}
+	defer e.closePlugins()
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -40,6 +44,8 @@ func newRoot(e *env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newFormats(e), newParse(e), newDetect(e), newRules(e), newExplain(e))
+	e.addPluginsFlag(root)
+	root.AddCommand(newFormats(e), newParse(e), newDetect(e), newRules(e), newExplain(e),
+		newRun(e), newEnrol(e), newEgress(e), newConfigCmd())
 	return root
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/cyberalarm/cyberalarm/detect"
 	"github.com/cyberalarm/cyberalarm/detect/update"
 	"github.com/cyberalarm/cyberalarm/parsers"
+	"github.com/cyberalarm/cyberalarm/plugins"
 	"github.com/cyberalarm/cyberalarm/rules"
 )
 
@@ -37,9 +38,13 @@ import (
 type Options struct {
 	Config   *config.Config
 	Registry *parsers.Registry // built-in parsers and loaded plugins
-	Log      *slog.Logger
-	Stdin    io.Reader // for stdin inputs; nil means os.Stdin
-	Version  string
+	// Plugins are the started parser plugins (also in Registry): inputs
+	// whose format is a plugin's go through its batch path. The caller
+	// closes them after Run.
+	Plugins *plugins.Set
+	Log     *slog.Logger
+	Stdin   io.Reader // for stdin inputs; nil means os.Stdin
+	Version string
 	// Ref is the reference time for stamps without a year; zero means now.
 	Ref time.Time
 	// Offline runs without central: batches stay in the buffer. For
@@ -139,7 +144,7 @@ func New(opts Options) (_ *Daemon, err error) {
 		Member: cfg.Collector.Member, Policy: d.policy, Summary: sc, Buffer: d.buf,
 		Log: log.With("component", "pipeline"), Ref: opts.Ref,
 		Workers: cfg.Pipeline.Workers, QueueLines: cfg.Pipeline.QueueLines,
-		Summaries: cfg.Summaries.Enabled,
+		Summaries: cfg.Summaries.Enabled, Plugins: opts.Plugins,
 	})
 	if err != nil {
 		return nil, err

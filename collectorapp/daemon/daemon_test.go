@@ -31,14 +31,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // testConfig writes a collector config into dir and loads it.
 // centralExtra is more of the central section; body, more sections.
-func testConfig(t *testing.T, dir, central, centralExtra, body string) *config.Config {
+func testConfig(t testing.TB, dir, central, centralExtra, body string) *config.Config {
 	t.Helper()
+	centralURL := ""
+	if central != "" {
+		centralURL = "  url: " + central + "\n"
+	}
 	text := fmt.Sprintf(`collector:
   member: m1
   data_dir: %s
 central:
-  url: %s
-  retry_min: 50ms
+%s  retry_min: 50ms
   retry_max: 200ms
 %s
 buffer:
@@ -46,7 +49,7 @@ buffer:
   batch_max_age: 100ms
 log:
   level: debug
-`, dir, central, centralExtra, filepath.Join(dir, "buffer.db")) + body
+`, dir, centralURL, centralExtra, filepath.Join(dir, "buffer.db")) + body
 	path := filepath.Join(dir, "collector.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)

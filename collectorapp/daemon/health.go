@@ -65,6 +65,12 @@ func (d *Daemon) Snapshot() Snapshot {
 		s.Forward = ForwardSnapshot{Sent: fs.Sent, Duplicates: fs.Duplicates, Quarantined: fs.Quarantined,
 			Retries: fs.Retries, LastSuccess: fs.LastSuccess, Lag: fs.SendLag}
 	}
+	if d.opts.Plugins != nil {
+		for _, pl := range d.opts.Plugins.Plugins() {
+			st := pl.Stats()
+			s.Plugins = append(s.Plugins, PluginSnapshot{Name: pl.Name(), Restarts: st.Restarts, Errors: st.Crashes + st.Timeouts})
+		}
+	}
 	return s
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/cyberalarm/cyberalarm/collectorapp/input"
 	"github.com/cyberalarm/cyberalarm/detect"
 	"github.com/cyberalarm/cyberalarm/parsers"
+	"github.com/cyberalarm/cyberalarm/plugins"
 	"github.com/cyberalarm/cyberalarm/rules"
 )
 
@@ -60,6 +61,9 @@ type pipelineConfig struct {
 	QueueLines    int           // lines that may wait for the parse stage
 	CommitEvery   time.Duration // default 250ms
 	CommitRecords int           // default 10,000
+	// Plugins are the parser plugins; a batch whose format is one of them
+	// is parsed through the plugin's batch path.
+	Plugins *plugins.Set
 	// Summaries turns flow summaries on.
 	Summaries bool
 	// MaxHeld bounds the records held in memory while the buffer refuses
@@ -221,6 +225,13 @@ type streamKey struct {
 func (p *pipeline) parseWorker(in <-chan *input.Batch) {
 	defer p.wg.Done()
 	streams := make(map[streamKey]*parsers.Stream)
+	sessions := make(map[streamKey]*plugins.Session)
+	defer func() {
+		for _, s := range sessions {
+			s.Close()
+		}
+	}()
+	var lines [][]byte
 	tally := make(deviceCounts)
 	internal := func(a netip.Addr) bool { return p.lists.Load().Internal(a) }
 	var cs detect.ClassifyStats
@@ -237,49 +248,98 @@ func (p *pipeline) parseWorker(in <-chan *input.Batch) {
 		}
 		lists := p.lists.Load()
 		var parsed, notEvents, failed int64
-		for i := range b.Lines {
-			ln := &b.Lines[i]
-			k := streamKey{b.Input, ln.Source.Addr()}
-			st := streams[k]
-			if st == nil {
-				if len(streams) >= maxStreams {
-					for old := range streams { // any one: stream state is a cache
-						delete(streams, old)
+		if pl, ok := p.plugin(b.Format); ok && len(b.Lines) > 0 {
+			k := streamKey{b.Input, b.Lines[0].Source.Addr()}
+			sess := sessions[k]
+			if sess == nil {
+				if len(sessions) >= maxStreams {
+					for old, s := range sessions {
+						s.Close()
+						delete(sessions, old)
 						break
 					}
 				}
-				var err error
-				st, err = parsers.NewStream(p.cfg.Registry, b.Format)
-				if err != nil { // config validation names known formats
-					p.log.Error("input format", "input", b.Input, "err", err)
-					st, _ = parsers.NewStream(p.cfg.Registry, "auto")
+				sess = pl.NewSession()
+				sess.Loc, sess.Ref, sess.Internal = b.Loc, p.cfg.Ref, internal
+				sessions[k] = sess
+			}
+			lines = lines[:0]
+			for i := range b.Lines {
+				lines = append(lines, b.Lines[i].Data)
+			}
+			emitted := 0
+			err := sess.Parse(context.Background(), lines, func(i int, ev *detect.Event, err error) {
+				emitted++
+				ln := &b.Lines[i]
+				switch {
+				case err == nil:
+					parsed++
+				case errors.Is(err, detect.ErrNotEvent):
+					notEvents++
+				default:
+					failed++
 				}
-				st.Loc = b.Loc
-				st.Ref = p.cfg.Ref
-				st.Internal = internal
-				streams[k] = st
+				device := ""
+				if ev != nil {
+					device = ev.Observer.Hostname
+				}
+				if device == "" {
+					device = sourceName(ln.Source, b.Input)
+				}
+				tally.add(device, b.Format, b.Input, ln.Received, err != nil && !errors.Is(err, detect.ErrNotEvent))
+				if err == nil && lists.Classify(ev, &cs) == detect.Keep {
+					eb.events = append(eb.events, *ev)
+				}
+			})
+			if err != nil {
+				failed += int64(len(lines) - emitted)
+				p.log.Error("parser plugin", "plugin", b.Format, "input", b.Input, "lines", len(lines)-emitted, "err", err)
 			}
-			if len(eb.events) == cap(eb.events) {
-				eb.events = append(eb.events, detect.Event{})[:len(eb.events)]
-			}
-			eb.events = eb.events[:len(eb.events)+1]
-			ev := &eb.events[len(eb.events)-1]
-			err := st.Parse(ln.Data, ev)
-			device := ev.Observer.Hostname
-			switch {
-			case err == nil:
-				parsed++
-			case errors.Is(err, detect.ErrNotEvent):
-				notEvents++
-			default:
-				failed++
-			}
-			if device == "" {
-				device = sourceName(ln.Source, b.Input)
-			}
-			tally.add(device, st.Dataset(), b.Input, ln.Received, err != nil && !errors.Is(err, detect.ErrNotEvent))
-			if err != nil || lists.Classify(ev, &cs) != detect.Keep {
-				eb.events = eb.events[:len(eb.events)-1]
+		} else {
+			for i := range b.Lines {
+				ln := &b.Lines[i]
+				k := streamKey{b.Input, ln.Source.Addr()}
+				st := streams[k]
+				if st == nil {
+					if len(streams) >= maxStreams {
+						for old := range streams { // any one: stream state is a cache
+							delete(streams, old)
+							break
+						}
+					}
+					var err error
+					st, err = parsers.NewStream(p.cfg.Registry, b.Format)
+					if err != nil { // config validation names known formats
+						p.log.Error("input format", "input", b.Input, "err", err)
+						st, _ = parsers.NewStream(p.cfg.Registry, "auto")
+					}
+					st.Loc = b.Loc
+					st.Ref = p.cfg.Ref
+					st.Internal = internal
+					streams[k] = st
+				}
+				if len(eb.events) == cap(eb.events) {
+					eb.events = append(eb.events, detect.Event{})[:len(eb.events)]
+				}
+				eb.events = eb.events[:len(eb.events)+1]
+				ev := &eb.events[len(eb.events)-1]
+				err := st.Parse(ln.Data, ev)
+				device := ev.Observer.Hostname
+				switch {
+				case err == nil:
+					parsed++
+				case errors.Is(err, detect.ErrNotEvent):
+					notEvents++
+				default:
+					failed++
+				}
+				if device == "" {
+					device = sourceName(ln.Source, b.Input)
+				}
+				tally.add(device, st.Dataset(), b.Input, ln.Received, err != nil && !errors.Is(err, detect.ErrNotEvent))
+				if err != nil || lists.Classify(ev, &cs) != detect.Keep {
+					eb.events = eb.events[:len(eb.events)-1]
+				}
 			}
 		}
 		n := int64(len(b.Lines))
@@ -296,6 +356,14 @@ func (p *pipeline) parseWorker(in <-chan *input.Batch) {
 		p.devices.merge(tally)
 		p.events <- eb
 	}
+}
+
+// plugin returns the plugin that parses format, if one does.
+func (p *pipeline) plugin(format string) (*plugins.Plugin, bool) {
+	if p.cfg.Plugins == nil {
+		return nil, false
+	}
+	return p.cfg.Plugins.Lookup(format)
 }
 
 // sourceName names a device that does not name itself: by its address,

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,17 @@ type Options struct {
 	Registry *parsers.Registry
 	// NoAuto skips the auto-detection check.
 	NoAuto bool
+	// Batch, when set, is the parser's batch path, such as a plugin
+	// session's Parse: it parses lines as one stream, with RefTime as the
+	// reference time and detect.DefaultInternal for network.direction, and
+	// calls emit once per line, in order. Run checks that it gives the
+	// per-line path's results, and puts the bad input through it too.
+	Batch BatchFunc
 }
+
+// BatchFunc parses lines as one stream and calls emit once for each line,
+// in order, with its event or its error.
+type BatchFunc func(lines [][]byte, emit func(i int, ev *detect.Event, err error)) error
 
 // Run runs info's parser over every case folder under dir, compares its
 // output with the goldens, checks auto-detection, the event contract, the
@@ -76,7 +87,51 @@ func Run(t *testing.T, info detect.ParserInfo, dir string, opts Options) {
 			runCase(t, info, reg, caseDir, opts)
 		})
 	}
-	t.Run("bad_input", func(t *testing.T) { BadInput(t, info) })
+	t.Run("bad_input", func(t *testing.T) {
+		BadInput(t, info)
+		if opts.Batch != nil {
+			badBatch(t, opts.Batch)
+		}
+	})
+}
+
+// runBatch puts lines through batch and returns each line's result as
+// parsers.AppendResult writes it.
+func runBatch(t *testing.T, batch BatchFunc, lines [][]byte) ([][]byte, []error) {
+	t.Helper()
+	outs := make([][]byte, 0, len(lines))
+	errs := make([]error, 0, len(lines))
+	err := batch(lines, func(i int, ev *detect.Event, err error) {
+		if i != len(outs) {
+			t.Fatalf("batch: result for line %d, want line %d", i+1, len(outs)+1)
+		}
+		if err == nil && ev == nil {
+			t.Fatalf("batch: line %d: neither an event nor an error", i+1)
+		}
+		outs = append(outs, parsers.AppendResult(nil, ev, err))
+		errs = append(errs, err)
+	})
+	if err != nil {
+		t.Fatalf("batch: %v", err)
+	}
+	if len(outs) != len(lines) {
+		t.Fatalf("batch: %d results for %d lines", len(outs), len(lines))
+	}
+	return outs, errs
+}
+
+// badBatch puts the bad input through a batch path.
+func badBatch(t *testing.T, batch BatchFunc) {
+	names, lines := junkLines()
+	_, errs := runBatch(t, batch, lines)
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			t.Errorf("batch: %s: junk parsed to an event", names[i])
+		case strings.Contains(err.Error(), parsers.ErrPanic.Error()):
+			t.Errorf("batch: %s: parser panicked: %v", names[i], err)
+		}
+	}
 }
 
 func single(info detect.ParserInfo) *parsers.Registry {
@@ -115,6 +170,7 @@ func runCase(t *testing.T, info detect.ParserInfo, reg *parsers.Registry, dir st
 	auto := newStream(t, reg, "auto")
 
 	var got []byte
+	var perLine [][]byte
 	var ev, aev detect.Event
 	events := 0
 	for n, line := range lines {
@@ -151,6 +207,15 @@ func runCase(t *testing.T, info detect.ParserInfo, reg *parsers.Registry, dir st
 		}
 		got = append(got, out...)
 		got = append(got, '\n')
+		perLine = append(perLine, out)
+	}
+	if opts.Batch != nil {
+		outs, _ := runBatch(t, opts.Batch, lines)
+		for i := range outs {
+			if !bytes.Equal(outs[i], perLine[i]) {
+				t.Errorf("line %d: the batch path gives a different result:\nper line %s\nbatch    %s", i+1, perLine[i], outs[i])
+			}
+		}
 	}
 	if events == 0 {
 		t.Errorf("no line of %s parsed to an event", dir)
@@ -193,6 +258,21 @@ func decode(t *testing.T, b []byte) []any {
 func BadInput(t *testing.T, info detect.ParserInfo) {
 	s := newStream(t, single(info), info.Name)
 	var ev detect.Event
+	names, lines := junkLines()
+	for i, name := range names {
+		err := s.Parse(lines[i], &ev)
+		if errors.Is(err, parsers.ErrPanic) {
+			t.Errorf("%s: parser panicked: %v", name, err)
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: junk parsed to an event: %s", name, ev.AppendJSON(nil))
+		}
+	}
+}
+
+// junkLines returns the bad input, by name, in name order.
+func junkLines() ([]string, [][]byte) {
 	junk := map[string][]byte{
 		"empty":        {},
 		"space":        []byte("    "),
@@ -206,16 +286,16 @@ func BadInput(t *testing.T, info detect.ParserInfo) {
 		"json_deep":    bytes.Repeat([]byte("["), 10000),
 		"syslog_only":  []byte("<13>Nov 27 10:00:00 host tag: "),
 	}
-	for name, line := range junk {
-		err := s.Parse(line, &ev)
-		if errors.Is(err, parsers.ErrPanic) {
-			t.Errorf("%s: parser panicked: %v", name, err)
-			continue
-		}
-		if err == nil {
-			t.Errorf("%s: junk parsed to an event: %s", name, ev.AppendJSON(nil))
-		}
+	names := make([]string, 0, len(junk))
+	for name := range junk {
+		names = append(names, name)
 	}
+	sort.Strings(names)
+	lines := make([][]byte, len(names))
+	for i, name := range names {
+		lines[i] = junk[name]
+	}
+	return names, lines
 }
 
 // Fuzz seeds f with every corpus line under dir and checks, for any input,
