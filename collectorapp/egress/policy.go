@@ -68,84 +68,10 @@ func (p *Policy) appendQuotedAddress(b []byte, a netip.Addr) []byte {
 // Send option on and no pseudonyms, the two are byte for byte the same. It
 // does not allocate when b has room.
 func (p *Policy) AppendDetection(b []byte, d *detect.Detection) []byte {
-	b = append(b, `{"rule":{"id":`...)
-	b = detect.AppendJSONString(b, d.RuleID)
-	b = append(b, `,"name":`...)
-	b = detect.AppendJSONString(b, d.RuleName)
-	b = append(b, `},"event":{"severity":`...)
-	b = strconv.AppendInt(b, int64(d.Severity), 10)
-	b = append(b, `,"kind":"alert"}`...)
-	if len(d.Techniques) > 0 {
-		b = append(b, `,"threat":{"technique":{"id":`...)
-		b = appendStrings(b, d.Techniques)
-		b = append(b, `}}`...)
-	}
-	if len(d.Tags) > 0 {
-		b = append(b, `,"tags":`...)
-		b = appendStrings(b, d.Tags)
-	}
-	if d.Source.IsValid() {
-		b = append(b, `,"source":{"ip":`...)
-		b = p.appendQuotedAddress(b, d.Source)
-		b = append(b, '}')
-	}
-	if d.Destination.IsValid() || d.DestinationPort != 0 {
-		b = append(b, `,"destination":{`...)
-		if d.Destination.IsValid() {
-			b = append(b, `"ip":`...)
-			b = p.appendQuotedAddress(b, d.Destination)
-			if d.DestinationPort != 0 {
-				b = append(b, ',')
-			}
-		}
-		if d.DestinationPort != 0 {
-			b = append(b, `"port":`...)
-			b = strconv.AppendUint(b, uint64(d.DestinationPort), 10)
-		}
-		b = append(b, '}')
-	}
-	if len(d.Related) > 0 {
-		b = append(b, `,"related":{"ip":[`...)
-		for i, a := range d.Related {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = p.appendQuotedAddress(b, a)
-		}
-		b = append(b, `]}`...)
-	}
-	b = append(b, `,"detection":{"count":`...)
-	b = strconv.AppendInt(b, d.Count, 10)
-	b = append(b, `,"first_seen":"`...)
-	b = detect.AppendTimestamp(b, d.FirstSeen)
-	b = append(b, `","last_seen":"`...)
-	b = detect.AppendTimestamp(b, d.LastSeen)
-	b = append(b, '"')
-	if d.DistinctSources > 0 {
-		b = append(b, `,"distinct_sources":`...)
-		b = strconv.AppendInt(b, int64(d.DistinctSources), 10)
-	}
-	b = append(b, `,"sample":`...)
-	b = p.AppendSample(b, &d.Sample)
-	b = append(b, '}')
-	if d.MemberID != "" {
-		b = append(b, `,"member":{"id":`...)
-		b = detect.AppendJSONString(b, d.MemberID)
-		b = append(b, '}')
-	}
-	return append(b, '}')
+	return d.AppendJSONWith(b, p)
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = detect.AppendJSONString(b, s)
-	}
-	return append(b, ']')
-}
+var _ detect.DetectionEncoder = (*Policy)(nil)
 
 // AppendSample appends the allowlisted metadata of e as nested ECS JSON,
 // with the names and order of detect.Event.AppendJSON (DESIGN.md §3.1).
