@@ -82,6 +82,8 @@ type Input struct {
 	Rate            Rate      `yaml:"rate"`
 	TLS             TLSFiles  `yaml:"tls"`             // for tls
 	MaxConnections  int       `yaml:"max_connections"` // for tcp and tls
+	StartAt         string    `yaml:"start_at"`        // for file: beginning or end, when no offset is stored
+	ReadBuffer      Size      `yaml:"read_buffer"`     // for udp: the socket's receive buffer
 
 	// Location is Timezone, loaded.
 	Location *time.Location `yaml:"-"`

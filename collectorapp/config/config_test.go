@@ -144,7 +144,7 @@ func TestDefaults(t *testing.T) {
 	want := &Config{
 		Collector: Collector{Member: "m1", DataDir: dd},
 		Inputs: []Input{
-			{Name: "udp", Type: UDP, Listen: "127.0.0.1:5514", Format: "auto", Timezone: "UTC", MaxMessageBytes: 64 << 10, Location: time.UTC},
+			{Name: "udp", Type: UDP, Listen: "127.0.0.1:5514", Format: "auto", Timezone: "UTC", MaxMessageBytes: 64 << 10, Location: time.UTC, ReadBuffer: DefaultReadBuffer},
 			{Name: "tcp", Type: TCP, Listen: ":5514", Format: "auto", Timezone: "UTC", MaxMessageBytes: 64 << 10, Location: time.UTC, MaxConnections: 1024},
 		},
 		Rules:     Rules{Builtin: true, Lateness: 5 * time.Minute, MaxGroups: 250_000},
@@ -745,5 +745,20 @@ func TestConfigWithErrors(t *testing.T) {
 	c, err = Parse("c.yaml", []byte(base+"    bogus: 1\n"), nil)
 	if err == nil || c != nil {
 		t.Errorf("unknown setting: got %v, %v", c, err)
+	}
+}
+
+func TestInputTypeSettings(t *testing.T) {
+	base := "collector:\n  member: m1\ninputs:\n"
+	for _, c := range []struct{ body, want string }{
+		{"  - name: f\n    type: file\n    path: /x.log\n    start_at: middle\n", `c.yaml:7:15: inputs[0].start_at: "middle": want beginning or end`},
+		{"  - name: u\n    type: udp\n    listen: :514\n    start_at: end\n", `c.yaml:7:15: inputs[0].start_at: only for file inputs`},
+		{"  - name: t\n    type: tcp\n    listen: :514\n    read_buffer: 1MiB\n", `c.yaml:7:18: inputs[0].read_buffer: only for udp inputs`},
+		{"  - name: u\n    type: udp\n    listen: :514\n    read_buffer: 2GiB\n", `c.yaml:7:18: inputs[0].read_buffer: 2GiB is not from 64KiB to 1GiB`},
+	} {
+		_, err := Parse("c.yaml", []byte(base+c.body), nil)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s: got %v\nwant %s", c.body, err, c.want)
+		}
 	}
 }

@@ -25,6 +25,7 @@ const (
 	DefaultMetricsListen   = "127.0.0.1:9464"
 	DefaultMaxMessageBytes = 64 << 10
 	DefaultMaxConnections  = 1024
+	DefaultReadBuffer      = Size(32 << 20)
 )
 
 // resolvePaths makes the relative paths in c absolute, from dir.
@@ -68,6 +69,12 @@ func (c *Config) setDefaults() {
 		def(c, p+".rate.burst", &in.Rate.Burst, in.Rate.LinesPerSecond)
 		if in.Type.Stream() {
 			def(c, p+".max_connections", &in.MaxConnections, DefaultMaxConnections)
+		}
+		if in.Type == File {
+			def(c, p+".start_at", &in.StartAt, "beginning")
+		}
+		if in.Type == UDP {
+			def(c, p+".read_buffer", &in.ReadBuffer, DefaultReadBuffer)
 		}
 	}
 	def(c, "rules.builtin", &c.Rules.Builtin, true)
@@ -268,6 +275,18 @@ func (k *checker) inputs() {
 			between(k, p+".max_connections", in.MaxConnections, 1, 1<<20)
 		} else {
 			k.only(p+".max_connections", "tcp and tls")
+		}
+		if in.Type == File {
+			if in.StartAt != "beginning" && in.StartAt != "end" {
+				k.bad(p+".start_at", "%q: want beginning or end", in.StartAt)
+			}
+		} else {
+			k.only(p+".start_at", "file")
+		}
+		if in.Type == UDP {
+			between(k, p+".read_buffer", in.ReadBuffer, 64<<10, 1<<30)
+		} else {
+			k.only(p+".read_buffer", "udp")
 		}
 	}
 	for j, b := range socks {

@@ -205,7 +205,7 @@ func (d *Daemon) newInput(c *config.Input) (input.Input, error) {
 	log := d.log.With("input", c.Name)
 	switch c.Type {
 	case config.UDP:
-		return input.NewUDP(input.UDPConfig{Common: common, Listen: c.Listen}, log)
+		return input.NewUDP(input.UDPConfig{Common: common, Listen: c.Listen, ReadBuffer: int(c.ReadBuffer)}, log)
 	case config.TCP, config.TLS:
 		tc := input.TCPConfig{Common: common, Listen: c.Listen, MaxConnections: c.MaxConnections}
 		if c.Type == config.TLS {
@@ -213,7 +213,7 @@ func (d *Daemon) newInput(c *config.Input) (input.Input, error) {
 		}
 		return input.NewTCP(tc, log)
 	case config.File:
-		return input.NewFile(input.FileConfig{Common: common, Path: c.Path}, offsetStore{d.buf}, log)
+		return input.NewFile(input.FileConfig{Common: common, Path: c.Path, StartAt: c.StartAt}, offsetStore{d.buf}, log)
 	case config.Stdin:
 		r := d.opts.Stdin
 		if r == nil {
