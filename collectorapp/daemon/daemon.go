@@ -291,6 +291,9 @@ func LoadRules(builtin bool, dirs []string) ([]*rules.Rule, error) {
 const centralIndicators = "central"
 
 // applyUpdate puts a verified rule pack or indicator list in force.
+// Central's rule pack takes the place of the built-in one; the member's own
+// rule folders stay. Central's indicator list takes the place of its
+// previous version; the member's own lists stay.
 func (d *Daemon) applyUpdate(kind string, version int64, payload []byte) error {
 	switch kind {
 	case update.KindRules:

@@ -180,10 +180,43 @@ summaries:
 		t.Fatal("indicator update not applied")
 	}
 
+	// A signed rule pack: its rule fires on the next line, without a
+	// restart. A pack with a forged signature is refused.
+	pack := []byte("id: central.telnet\nname: Telnet from outside\nseverity: 40\ntechniques: [T1078]\n" +
+		"when: destination.port == 23 && event.type == \"denied\"\n")
+	forged, err := r.Sign(update.KindRules, 2, pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged.Signature[0] ^= 1
+	r.SetUpdates(signed, forged)
+	time.Sleep(1500 * time.Millisecond) // a poll at least
+	good, err := r.Sign(update.KindRules, 3, pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := d.pipe.rules.Load(); id.Len() != len(rulesOf(t)) {
+		t.Fatalf("the forged pack was applied: %d rules", id.Len())
+	}
+	r.SetUpdates(signed, good)
+	waitUntil(t, "the rule pack", 10*time.Second, func() bool { return d.pipe.rules.Load().Len() == 1 })
+	sendLines(t, d.Addr("syslog-tcp").String(), []byte("<4>Nov 27 11:00:00 gw01 kernel: IPTABLES-DROP: IN=eth0 OUT= SRC=203.0.113.200 DST=10.0.0.5 LEN=60 TOS=0x00 PREC=0x00 TTL=51 ID=1 DF PROTO=TCP SPT=51514 DPT=23 WINDOW=29200 RES=0x00 SYN URGP=0\n"))
+	waitUntil(t, "a detection of the central rule", 10*time.Second, func() bool { return detectionsAt(r)["central.telnet"] > 0 })
+
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rulesOf returns the built-in pack, which the daemon starts with.
+func rulesOf(t *testing.T) []*rules.Rule {
+	t.Helper()
+	rs, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }
 
 func get(t *testing.T, url string) string {
