@@ -1,0 +1,312 @@
+// Package service wires central together: the store, the CA, accounts,
+// the cross-member aggregator and the HTTP server, with the loops that run
+// beside them (aggregation flushes, indicator publishing, revocation sync,
+// retention). The command line and the demo use it.
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cyberalarm/cyberalarm/centralapp/aggregate"
+	"github.com/cyberalarm/cyberalarm/centralapp/auth"
+	"github.com/cyberalarm/cyberalarm/centralapp/config"
+	"github.com/cyberalarm/cyberalarm/centralapp/pki"
+	"github.com/cyberalarm/cyberalarm/centralapp/server"
+	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/sqlite"
+	"github.com/cyberalarm/cyberalarm/detect"
+	"github.com/cyberalarm/cyberalarm/detect/update"
+)
+
+// Service is one central node.
+type Service struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	Store store.Store
+	CA    *pki.CA
+	Auth  *auth.Authenticator
+	Agg   *aggregate.Aggregator
+	srv   *server.Server
+
+	mu             sync.Mutex // serialises Flush
+	lastIndicators []byte
+}
+
+// Open opens central's state under cfg.DataDir, creating it on first use.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Service, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	s := &Service{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.Store, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.Store.Path, Logger: log}); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if s.CA, err = pki.Open(filepath.Join(cfg.DataDir, "ca"), pki.Options{}); err != nil {
+		return nil, fmt.Errorf("ca: %w", err)
+	}
+	key, err := sessionKey(filepath.Join(cfg.DataDir, "session.key"))
+	if err != nil {
+		return nil, err
+	}
+	if s.Auth, err = auth.New(server.Accounts{Store: s.Store}, auth.Options{SessionKey: key, Logger: log}); err != nil {
+		return nil, err
+	}
+	if s.Agg, err = aggregate.New(aggregate.Config{
+		MinMembers: cfg.Aggregate.CampaignMembers, Window: cfg.Aggregate.CampaignWindow, CampaignTTL: cfg.Aggregate.CampaignTTL,
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.restoreAggregate(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.syncRevocations(ctx); err != nil {
+		return nil, err
+	}
+	tlsConf, err := s.CA.ServerTLS(cfg.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	s.srv, err = server.New(server.Config{
+		Store: s.Store, CA: s.CA, TLS: tlsConf, Auth: s.Auth, CertLifetime: cfg.Ingest.CertLifetime,
+		Limits: server.Limits{
+			MaxBody: cfg.Ingest.MaxBodyMiB << 20, MaxDecoded: cfg.Ingest.MaxDecodedMiB << 20,
+			MaxFuture: cfg.Ingest.MaxFuture, MaxAge: cfg.Ingest.MaxAge, Rate: cfg.Ingest.Rate, Burst: cfg.Ingest.Burst,
+		},
+		OnIngest: s.observe, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// sessionKey reads the key that signs session cookies, making it once.
+func sessionKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) >= 32 {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key = make([]byte, 32)
+	rand.Read(key)
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// observe feeds a stored batch to the aggregator.
+func (s *Service) observe(b store.Batch) {
+	var obs []aggregate.Observation
+	var d detect.Detection
+	for i := range b.Detections {
+		sd := &b.Detections[i]
+		d = detect.Detection{
+			RuleID: sd.RuleID, RuleName: sd.RuleName, Severity: sd.Severity, Techniques: sd.Techniques,
+			Source: sd.Source, Destination: sd.Destination, DestinationPort: sd.DestinationPort,
+			Related: sd.Related, DistinctSources: sd.DistinctSources,
+			Count: sd.Count, FirstSeen: sd.FirstSeen, LastSeen: sd.LastSeen, MemberID: b.MemberID,
+		}
+		obs = aggregate.AppendDetection(obs, &d)
+	}
+	for i := range b.Summaries {
+		obs = append(obs, aggregate.SummaryObservation(b.MemberID, &b.Summaries[i]))
+	}
+	if err := s.Agg.Add(obs); err != nil {
+		s.log.Warn("aggregation refused a batch", "batch", b.ID, "err", err)
+	}
+}
+
+// Flush stores the campaigns that formed or changed, and publishes the
+// indicator list when it changed.
+func (s *Service) Flush(ctx context.Context, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Agg.Advance(now)
+	if cs := s.Agg.Changes(); len(cs) > 0 {
+		out := make([]store.Campaign, len(cs))
+		for i := range cs {
+			c := &cs[i]
+			out[i] = store.Campaign{ID: c.ID, Source: c.Source, Members: c.MemberIDs(), Techniques: c.Techniques,
+				Ports: c.Ports, Count: c.Count, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, Updated: now.UTC()}
+		}
+		if err := s.Store.PutCampaigns(ctx, out); err != nil {
+			return fmt.Errorf("campaigns: %w", err)
+		}
+	}
+	ind := s.Agg.Indicators(now)
+	if !bytes.Equal(indicatorEntries(ind), indicatorEntries(s.lastIndicators)) {
+		if _, err := s.srv.Publish(ctx, update.KindIndicators, ind); err != nil {
+			return err
+		}
+		s.lastIndicators = ind
+	}
+	return nil
+}
+
+// indicatorEntries drops the comment lines, which carry the time.
+func indicatorEntries(b []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(b) {
+		if !bytes.HasPrefix(line, []byte("#")) {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+// Publish signs payload and stores it as the next version of kind, for
+// collectors to fetch.
+func (s *Service) Publish(ctx context.Context, kind string, payload []byte) (int64, error) {
+	return s.srv.Publish(ctx, kind, payload)
+}
+
+// Export writes detections as `export detections` does.
+func (s *Service) Export(ctx context.Context, w io.Writer, q server.ExportQuery) error {
+	return server.Export(ctx, s.Store, w, q)
+}
+
+// AddMember adds a member and returns a one-time enrolment token for its
+// first collector, valid for ttl.
+func (s *Service) AddMember(ctx context.Context, m store.Member, ttl time.Duration) (token string, err error) {
+	if m.Created.IsZero() {
+		m.Created = time.Now().UTC()
+	}
+	if err := s.Store.AddMember(ctx, m); err != nil && !errors.Is(err, store.ErrExists) {
+		return "", err
+	}
+	return s.NewEnrolToken(ctx, m.ID, ttl)
+}
+
+// NewEnrolToken returns a one-time enrolment token for a collector of
+// member, valid for ttl.
+func (s *Service) NewEnrolToken(ctx context.Context, member string, ttl time.Duration) (string, error) {
+	token, hash := pki.NewToken()
+	now := time.Now().UTC()
+	t := store.EnrolToken{MemberID: member, Created: now, Expires: now.Add(ttl)}
+	copy(t.Hash[:], hash)
+	if err := s.Store.AddEnrolToken(ctx, t); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// syncRevocations loads the revoked certificates into the CA's set, so the
+// TLS layer refuses them at the handshake.
+func (s *Service) syncRevocations(ctx context.Context) error {
+	cs, err := s.Store.Collectors(ctx, "")
+	if err != nil {
+		return err
+	}
+	var revoked []string
+	for _, c := range cs {
+		if !c.Revoked.IsZero() && c.CertSerial != "" {
+			revoked = append(revoked, c.CertSerial)
+		}
+	}
+	return s.CA.Revocations().Replace(revoked)
+}
+
+// Serve serves ln until ctx ends, running the aggregation flush, the
+// revocation sync and retention beside it.
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	loopCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	every := func(d time.Duration, fn func(context.Context) error, what string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(d)
+			defer t.Stop()
+			for {
+				select {
+				case <-loopCtx.Done():
+					return
+				case <-t.C:
+					if err := fn(loopCtx); err != nil && loopCtx.Err() == nil {
+						s.log.Error(what, "err", err)
+					}
+				}
+			}
+		}()
+	}
+	every(s.cfg.Aggregate.PublishEvery, func(ctx context.Context) error { return s.Flush(ctx, time.Now()) }, "aggregation")
+	every(10*time.Second, s.syncRevocations, "revocation sync")
+	every(time.Hour, func(ctx context.Context) error {
+		n, err := s.Store.Retain(ctx, time.Now().AddDate(0, 0, -s.cfg.Store.RetentionDays))
+		if n > 0 {
+			s.log.Info("retention", "deleted", n)
+		}
+		return err
+	}, "retention")
+	err := s.srv.Serve(ctx, ln)
+	cancel()
+	wg.Wait()
+	if ferr := s.Flush(context.WithoutCancel(ctx), time.Now()); ferr != nil {
+		s.log.Error("final aggregation flush", "err", ferr)
+	}
+	if serr := s.saveAggregate(); serr != nil {
+		s.log.Error("saving aggregation state", "err", serr)
+	}
+	return err
+}
+
+func (s *Service) snapshotPath() string { return filepath.Join(s.cfg.DataDir, "aggregate.state") }
+
+// restoreAggregate loads the aggregation state saved at the last shutdown.
+func (s *Service) restoreAggregate(context.Context) error {
+	data, err := os.ReadFile(s.snapshotPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.Agg.UnmarshalBinary(data); err != nil {
+		s.log.Warn("aggregation state not restored; starting afresh", "err", err)
+	}
+	return nil
+}
+
+func (s *Service) saveAggregate() error {
+	data, err := s.Agg.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	tmp := s.snapshotPath() + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.snapshotPath())
+}
+
+// Close releases the store.
+func (s *Service) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+	if s.Store != nil {
+		s.Store.Close()
+	}
+}

@@ -1,0 +1,288 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+	"github.com/pressly/goose/v3"
+
+	"github.com/cyberalarm/cyberalarm/centralapp/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Defaults for zero Options fields.
+const (
+	DefaultBusyTimeout = 5 * time.Second
+	DefaultReaders     = 4
+	DefaultCacheMiB    = 64
+)
+
+// pageSize is the page size of new files. Detections are rows of about a
+// kilobyte; 16 KiB pages write a batch in a quarter of the page writes of
+// SQLite's 4 KiB default, and each page write is a system call.
+const pageSize = 16384
+
+// Options configure a Store. Only Path is required.
+type Options struct {
+	// Path is the database file; SQLite keeps -wal and -shm files beside
+	// it, so its directory must be writable.
+	Path string
+	// BusyTimeout bounds the wait for a lock held by another process.
+	BusyTimeout time.Duration
+	// Readers is the number of read connections.
+	Readers int
+	// CacheMiB is the page cache of each connection.
+	CacheMiB int
+	// Logger receives migration progress. Default: discarded.
+	Logger *slog.Logger
+}
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	path string
+	w    *sql.DB // one connection: SQLite has one writer, and the pool queues the rest
+	r    *sql.DB // read-only pool, beside the writer thanks to WAL
+
+	// Inserts of one row and of rowsPerInsert rows: a multi-row INSERT
+	// pays statement overhead once per chunk.
+	insDetection, insDetections *sql.Stmt
+	insSummary, insSummaries    *sql.Stmt
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens or creates the store at opts.Path and migrates its schema.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Path == "" {
+		return nil, errors.New("sqlite store: no path given")
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = DefaultBusyTimeout
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = DefaultReaders
+	}
+	if opts.CacheMiB <= 0 {
+		opts.CacheMiB = DefaultCacheMiB
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dsn := fmt.Sprintf("file:%s?_synchronous=NORMAL&_busy_timeout=%d&_foreign_keys=1&_cache_size=%d",
+		uriEscaper.Replace(opts.Path), opts.BusyTimeout.Milliseconds(), -opts.CacheMiB*1024)
+	s := &Store{path: opts.Path}
+	var err error
+	if s.w, err = sql.Open("sqlite3", dsn+"&_txlock=immediate"); err != nil {
+		return nil, s.wrap("open", err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	if err := s.init(ctx, log); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+	// The read pool opens only after the writer made the file a WAL
+	// database, so query_only connections never need to write to set up.
+	if s.r, err = sql.Open("sqlite3", dsn+"&_query_only=1"); err != nil {
+		s.Close()
+		return nil, s.wrap("open", err)
+	}
+	s.r.SetMaxOpenConns(opts.Readers)
+	s.r.SetMaxIdleConns(opts.Readers)
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context, log *slog.Logger) error {
+	// page_size applies only to a new file, and only before it turns to
+	// WAL, so it comes first; an existing file keeps its own.
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
+		return s.wrap("open", err)
+	}
+	var mode string
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return s.wrap("open", err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("sqlite store: open %s: journal mode is %q, not wal", s.path, mode)
+	}
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("sqlite store: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, fsys,
+		goose.WithDisableGlobalRegistry(true), goose.WithSlog(log))
+	if err != nil {
+		return fmt.Errorf("sqlite store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return s.wrap("migrate", err)
+	}
+	for _, p := range []struct {
+		st **sql.Stmt
+		q  string
+	}{
+		{&s.insDetection, insertSQL("detections", detectionCols, 1)},
+		{&s.insDetections, insertSQL("detections", detectionCols, rowsPerInsert)},
+		{&s.insSummary, insertSQL("summaries", summaryCols, 1)},
+		{&s.insSummaries, insertSQL("summaries", summaryCols, rowsPerInsert)},
+	} {
+		if *p.st, err = s.w.PrepareContext(ctx, p.q); err != nil {
+			return s.wrap("open", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the store's connections.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		for _, st := range []*sql.Stmt{s.insDetection, s.insDetections, s.insSummary, s.insSummaries} {
+			if st != nil {
+				errs = append(errs, st.Close())
+			}
+		}
+		if s.r != nil {
+			errs = append(errs, s.r.Close())
+		}
+		errs = append(errs, s.w.Close())
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = s.wrap("close", err)
+		}
+	})
+	return s.closeErr
+}
+
+// uriEscaper escapes what would end the path part of an SQLite URI.
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
+func (s *Store) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintPrimaryKey, sqlite3.ErrConstraintUnique:
+			err = fmt.Errorf("%w: %w", store.ErrExists, err)
+		case sqlite3.ErrConstraintForeignKey:
+			err = fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		default:
+			err = fmt.Errorf("%w: %w", store.ErrInvalid, err)
+		}
+	}
+	return fmt.Errorf("sqlite store %s: %s: %w", s.path, op, err)
+}
+
+// write runs fn in one write transaction (BEGIN IMMEDIATE).
+func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return s.wrap(op, err)
+	}
+	return s.wrap(op, tx.Commit())
+}
+
+// Times are nanoseconds since 1970; the zero time is 0 (NULL where the
+// column is optional).
+
+func ts(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func nullTS(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+func fromTS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func fromNullTS(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromTS(n.Int64)
+}
+
+// ip returns a's 16-byte form, or nil (NULL) for an invalid address.
+func ip(a netip.Addr) []byte {
+	if !a.IsValid() {
+		return nil
+	}
+	b := a.As16()
+	return b[:]
+}
+
+func fromIP(b []byte) (netip.Addr, error) {
+	switch len(b) {
+	case 0:
+		return netip.Addr{}, nil
+	case 16:
+		return netip.AddrFrom16([16]byte(b)).Unmap(), nil
+	}
+	return netip.Addr{}, fmt.Errorf("stored address has %d bytes", len(b))
+}
+
+func ips(as []netip.Addr) []byte {
+	if len(as) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, 16*len(as))
+	for _, a := range as {
+		x := a.As16()
+		b = append(b, x[:]...)
+	}
+	return b
+}
+
+func fromIPs(b []byte) ([]netip.Addr, error) {
+	if len(b)%16 != 0 {
+		return nil, fmt.Errorf("stored address list has %d bytes", len(b))
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	as := make([]netip.Addr, len(b)/16)
+	for i := range as {
+		as[i] = netip.AddrFrom16([16]byte(b[16*i:])).Unmap()
+	}
+	return as, nil
+}
+
+func limit(n int) int {
+	if n <= 0 {
+		return store.DefaultLimit
+	}
+	return min(n, store.MaxLimit)
+}
