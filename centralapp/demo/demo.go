@@ -255,7 +255,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	fmt.Fprintf(o.Stdout, "members: %s\n", strings.Join(ids, ", "))
-	fmt.Fprintf(o.Stdout, "stored: %+v\n", counts)
+	fmt.Fprintf(o.Stdout, "stored: %d batches, %d detections, %d flow summaries\n", counts.Batches, counts.Detections, counts.Summaries)
 	fmt.Fprintf(o.Stdout, "cross-member campaigns: %d\n", len(campaigns))
 	fmt.Fprintf(o.Stdout, "detections: %s\n", path)
 	return nil
