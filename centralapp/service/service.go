@@ -144,16 +144,8 @@ func (s *Service) Flush(ctx context.Context, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Agg.Advance(now)
-	if cs := s.Agg.Changes(); len(cs) > 0 {
-		out := make([]store.Campaign, len(cs))
-		for i := range cs {
-			c := &cs[i]
-			out[i] = store.Campaign{ID: c.ID, Source: c.Source, Members: c.MemberIDs(), Techniques: c.Techniques,
-				Ports: c.Ports, Count: c.Count, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, Updated: now.UTC()}
-		}
-		if err := s.Store.PutCampaigns(ctx, out); err != nil {
-			return fmt.Errorf("campaigns: %w", err)
-		}
+	if err := s.putCampaigns(ctx, s.Agg.Changes(), now); err != nil {
+		return err
 	}
 	ind := s.Agg.Indicators(now)
 	if !bytes.Equal(indicatorEntries(ind), indicatorEntries(s.lastIndicators)) {
@@ -266,16 +258,13 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	if ferr := s.Flush(context.WithoutCancel(ctx), time.Now()); ferr != nil {
 		s.log.Error("final aggregation flush", "err", ferr)
 	}
-	if serr := s.saveAggregate(); serr != nil {
-		s.log.Error("saving aggregation state", "err", serr)
-	}
 	return err
 }
 
 func (s *Service) snapshotPath() string { return filepath.Join(s.cfg.DataDir, "aggregate.state") }
 
 // restoreAggregate loads the aggregation state saved at the last shutdown.
-func (s *Service) restoreAggregate(context.Context) error {
+func (s *Service) restoreAggregate(ctx context.Context) error {
 	data, err := os.ReadFile(s.snapshotPath())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -285,6 +274,26 @@ func (s *Service) restoreAggregate(context.Context) error {
 	}
 	if err := s.Agg.UnmarshalBinary(data); err != nil {
 		s.log.Warn("aggregation state not restored; starting afresh", "err", err)
+		return nil
+	}
+	// Changes not yet stored at the last shutdown are not in the state:
+	// store every live campaign again.
+	return s.putCampaigns(ctx, s.Agg.Campaigns(time.Now().Add(-s.Agg.Config().CampaignTTL)), time.Now())
+}
+
+// putCampaigns stores campaigns in the store's form.
+func (s *Service) putCampaigns(ctx context.Context, cs []aggregate.Campaign, now time.Time) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]store.Campaign, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		out[i] = store.Campaign{ID: c.ID, Source: c.Source, Members: c.MemberIDs(), Techniques: c.Techniques,
+			Ports: c.Ports, Count: c.Count, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, Updated: now.UTC()}
+	}
+	if err := s.Store.PutCampaigns(ctx, out); err != nil {
+		return fmt.Errorf("campaigns: %w", err)
 	}
 	return nil
 }
@@ -301,9 +310,12 @@ func (s *Service) saveAggregate() error {
 	return os.Rename(tmp, s.snapshotPath())
 }
 
-// Close releases the store.
+// Close saves the aggregation state and releases the store.
 func (s *Service) Close() {
 	if s.srv != nil {
+		if err := s.saveAggregate(); err != nil {
+			s.log.Error("saving aggregation state", "err", err)
+		}
 		s.srv.Close()
 	}
 	if s.Store != nil {
