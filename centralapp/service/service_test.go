@@ -90,4 +90,3 @@ func TestCampaignsAndIndicatorsSurviveRestart(t *testing.T) {
 		t.Fatalf("stored campaigns after restart: %+v", cs)
 	}
 }
-
