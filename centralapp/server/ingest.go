@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -44,13 +45,14 @@ func (s *Server) batches(w http.ResponseWriter, r *http.Request, id identity) {
 		return
 	}
 	// Bound the batches held in memory at once.
+	var sc *scratch
 	select {
-	case s.ingests <- struct{}{}:
-		defer func() { <-s.ingests }()
+	case sc = <-s.ingests:
+		defer func() { s.ingests <- sc }()
 	case <-r.Context().Done():
 		return
 	}
-	b, rej := s.readBatch(w, r, id)
+	b, rej := s.readBatch(w, r, id, sc)
 	if rej != nil {
 		s.metrics.batches.WithLabelValues("rejected", rej.reason).Inc()
 		s.log.Warn("batch rejected", "collector", id.collector, "member", id.member,
@@ -78,24 +80,75 @@ func (s *Server) batches(w http.ResponseWriter, r *http.Request, id identity) {
 		return
 	}
 	s.metrics.ingestSeconds.Observe(time.Since(start).Seconds())
+	// Boxing the attributes costs even when debug is off.
+	debug := s.log.Enabled(r.Context(), slog.LevelDebug)
+	answer := answerStored
 	if dup {
-		s.metrics.batches.WithLabelValues("duplicate", "").Inc()
-		s.log.Debug("duplicate batch", "collector", id.collector, "member", id.member, "batch", b.ID)
+		answer = answerDuplicate
+		s.metrics.duplicate.Inc()
+		if debug {
+			s.log.Debug("duplicate batch", "collector", id.collector, "member", id.member, "batch", b.ID)
+		}
 	} else {
-		s.metrics.batches.WithLabelValues("accepted", "").Inc()
+		s.metrics.accepted.Inc()
 		s.metrics.detections.Add(float64(len(b.Detections)))
 		s.metrics.summaries.Add(float64(len(b.Summaries)))
-		s.log.Debug("batch stored", "collector", id.collector, "member", id.member, "batch", b.ID,
-			"seq", b.Seq, "detections", len(b.Detections), "summaries", len(b.Summaries))
+		if debug {
+			s.log.Debug("batch stored", "collector", id.collector, "member", id.member, "batch", b.ID,
+				"seq", b.Seq, "detections", len(b.Detections), "summaries", len(b.Summaries))
+		}
 		if s.onIngest != nil {
 			s.onIngest(*b)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"duplicate": dup})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, answer)
 }
 
-// readBatch reads, decompresses, decodes and checks the request's batch.
-func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, id identity) (*store.Batch, *rejection) {
+// The answers to a batch stored or already stored, as writeJSON writes
+// them.
+const (
+	answerStored    = `{"duplicate":false}` + "\n"
+	answerDuplicate = `{"duplicate":true}` + "\n"
+)
+
+// scratch is an ingest slot's buffers for the compressed body and the
+// decompressed batch, reused from batch to batch. Nothing decoded from them
+// refers to them (JSON strings and json.RawMessage are copies), so they are
+// free again once the batch is decoded.
+type scratch struct {
+	body, decoded []byte
+}
+
+// Buffers larger than these, left by a rare big batch, are dropped rather
+// than kept for the next one.
+const (
+	retainedBody    = 1 << 20
+	retainedDecoded = 4 << 20
+)
+
+// retain is b emptied for reuse, or nil when b is too big to keep.
+func retain(b []byte, limit int) []byte {
+	if cap(b) > limit {
+		return nil
+	}
+	return b[:0]
+}
+
+// readBody appends r to buf until EOF; n is the expected length, or -1.
+func readBody(buf []byte, r io.Reader, n int64) ([]byte, error) {
+	b := bytes.NewBuffer(buf)
+	if n > 0 {
+		b.Grow(int(n) + bytes.MinRead) // room for the read that sees EOF
+	}
+	_, err := b.ReadFrom(r)
+	return b.Bytes(), err
+}
+
+// readBatch reads, decompresses, decodes and checks the request's batch,
+// in sc's buffers.
+func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, id identity, sc *scratch) (*store.Batch, *rejection) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		return nil, reject(http.StatusUnsupportedMediaType, "content_type", "Content-Type %q, want application/json", ct)
 	}
@@ -109,7 +162,8 @@ func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, id identity) 
 	if r.ContentLength > s.limits.MaxBody {
 		return nil, reject(http.StatusRequestEntityTooLarge, "too_large", "batch of %d bytes; at most %d compressed", r.ContentLength, s.limits.MaxBody)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.limits.MaxBody))
+	body, err := readBody(sc.body, http.MaxBytesReader(w, r.Body, s.limits.MaxBody), r.ContentLength)
+	sc.body = retain(body, retainedBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -117,7 +171,8 @@ func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, id identity) 
 		}
 		return nil, reject(http.StatusBadRequest, "truncated", "read body: %v", err)
 	}
-	js, err := s.dec.DecodeAll(body, nil)
+	js, err := s.dec.DecodeAll(body, sc.decoded)
+	sc.decoded = retain(js, retainedDecoded)
 	switch {
 	case errors.Is(err, zstd.ErrDecoderSizeExceeded), errors.Is(err, zstd.ErrWindowSizeExceeded):
 		return nil, reject(http.StatusRequestEntityTooLarge, "too_large", "batch decompresses to more than %d bytes", s.limits.MaxDecoded)

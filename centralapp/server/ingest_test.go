@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,5 +238,53 @@ func TestRateLimit(t *testing.T) {
 	}
 	if got := e.counts(""); got.Batches != 3 {
 		t.Fatalf("stored %d batches, want 3", got.Batches)
+	}
+}
+
+// TestSlotBuffersReused sends batches through a single ingest slot, whose
+// buffers each batch reuses: a batch handed on after its commit keeps its
+// own bytes, whatever the slot reads next.
+func TestSlotBuffersReused(t *testing.T) {
+	var mu sync.Mutex
+	var hooked []store.Batch
+	e := newEnv(t, server.Config{Limits: server.Limits{Ingests: 1}, OnIngest: func(b store.Batch) {
+		mu.Lock()
+		defer mu.Unlock()
+		hooked = append(hooked, b)
+	}})
+	e.addMember("m1")
+	creds := e.enrol("m1")
+	c := e.collectorClient(creds)
+	enc := newEncoder(t)
+
+	big, small := batchOf(creds, 1, 50), batchOf(creds, 2, 5)
+	for i := range small.Detections {
+		small.Detections[i] = detection("m1", fmt.Sprintf("192.0.2.%d", i+1))
+	}
+	if status, body := e.postBatch(c, big.BatchID, enc.batch(t, big)); status != http.StatusOK {
+		t.Fatalf("big batch: %d %s", status, body)
+	}
+	// A refused batch and a smaller one overwrite the start of the buffers.
+	if status, _ := e.postBatch(c, small.BatchID, enc.raw([]byte(`{"batch_id":"`+strings.Repeat("x", 4000)+`"}`))); status != http.StatusBadRequest {
+		t.Fatalf("refused batch: %d, want 400", status)
+	}
+	if status, body := e.postBatch(c, small.BatchID, enc.batch(t, small)); status != http.StatusOK {
+		t.Fatalf("small batch: %d %s", status, body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(hooked) != 2 {
+		t.Fatalf("OnIngest got %d batches, want 2", len(hooked))
+	}
+	for i, sent := range []*detect.Batch{big, small} {
+		got := hooked[i]
+		if got.ID != sent.BatchID || len(got.Detections) != len(sent.Detections) {
+			t.Fatalf("batch %d: got %s with %d detections, want %s with %d", i, got.ID, len(got.Detections), sent.BatchID, len(sent.Detections))
+		}
+		for j, d := range got.Detections {
+			if !bytes.Equal(d.Raw, sent.Detections[j]) {
+				t.Errorf("batch %d detection %d:\n got %s\nwant %s", i, j, d.Raw, sent.Detections[j])
+			}
+		}
 	}
 }

@@ -10,12 +10,15 @@ import (
 type metrics struct {
 	// batches counts batch requests by result (accepted, duplicate,
 	// rejected, failed) and, for rejected and failed ones, reason.
-	batches       *prometheus.CounterVec
-	detections    prometheus.Counter
-	summaries     prometheus.Counter
-	ingestSeconds prometheus.Histogram
-	enrolments    *prometheus.CounterVec
-	renewals      prometheus.Counter
+	batches *prometheus.CounterVec
+	// accepted and duplicate are batches' two results without a reason,
+	// resolved once.
+	accepted, duplicate prometheus.Counter
+	detections          prometheus.Counter
+	summaries           prometheus.Counter
+	ingestSeconds       prometheus.Histogram
+	enrolments          *prometheus.CounterVec
+	renewals            prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -46,6 +49,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Client certificates renewed.",
 		}),
 	}
+	m.accepted = m.batches.WithLabelValues("accepted", "")
+	m.duplicate = m.batches.WithLabelValues("duplicate", "")
 	for _, c := range []prometheus.Collector{m.batches, m.detections, m.summaries, m.ingestSeconds, m.enrolments, m.renewals} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("server: metrics: %w", err)

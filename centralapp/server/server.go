@@ -84,7 +84,8 @@ type Limits struct {
 	Rate  float64 // default 20
 	Burst int     // default 100
 	// Ingests bounds the batches decoded and stored at once; the rest
-	// wait. It bounds memory to about Ingests × MaxDecoded.
+	// wait. It bounds memory to about Ingests × MaxDecoded while they run;
+	// between batches each slot keeps at most 5 MiB of buffers.
 	Ingests int // default 2 × GOMAXPROCS
 }
 
@@ -163,7 +164,7 @@ type Server struct {
 
 	dec     *zstd.Decoder
 	rate    *rateLimiter
-	ingests chan struct{} // semaphore of Limits.Ingests slots
+	ingests chan *scratch // Limits.Ingests slots: take one to ingest, give it back
 	handler http.Handler
 
 	publishMu sync.Mutex // one Publish at a time, so versions rise by one
@@ -228,7 +229,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: zstd: %w", err)
 	}
 	s.rate = newRateLimiter(s.limits.Rate, s.limits.Burst)
-	s.ingests = make(chan struct{}, s.limits.Ingests)
+	s.ingests = make(chan *scratch, s.limits.Ingests)
+	for range s.limits.Ingests {
+		s.ingests <- new(scratch)
+	}
 	routes := s.routes()
 	s.inflight = newGate()
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

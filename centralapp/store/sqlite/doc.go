@@ -9,6 +9,11 @@
 // synchronous=NORMAL: in WAL mode a commit stays atomic and the file
 // consistent after a power cut; only the last commits before the cut may
 // roll back, whole, and collectors resend what was not acknowledged.
+// A checkpointer goroutine on a connection of its own copies the WAL into
+// the database every few megabytes of ingest (PASSIVE, no writer lock), so
+// the writer does not stall on checkpoints in its commits; the writer's own
+// automatic checkpoint, at 64 MiB of WAL, is only a backstop. Close stops
+// it.
 //
 // Schema choices (migrations/00001_central.sql):
 //

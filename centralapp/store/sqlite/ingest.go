@@ -114,7 +114,21 @@ func (s *Store) IngestBatch(ctx context.Context, b *store.Batch) (duplicate bool
 	if err != nil {
 		return false, err
 	}
+	if !duplicate {
+		s.committed(rowBytes(b))
+	}
 	return duplicate, nil
+}
+
+// rowBytes estimates what b adds to the database, indexes included: the
+// raw JSON dominates a detection, and the other columns and index entries
+// of a detection or summary are about a hundred bytes each.
+func rowBytes(b *store.Batch) int64 {
+	n := int64(128 * (len(b.Detections) + len(b.Summaries)))
+	for i := range b.Detections {
+		n += int64(len(b.Detections[i].Raw))
+	}
+	return n
 }
 
 // idRange is the ids a batch's rows got; NULL when it has none. Within one

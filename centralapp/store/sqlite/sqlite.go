@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -33,6 +34,12 @@ const (
 // kilobyte; 16 KiB pages write a batch in a quarter of the page writes of
 // SQLite's 4 KiB default, and each page write is a system call.
 const pageSize = 16384
+
+// walBackstopPages is the writer's wal_autocheckpoint. The checkpointer
+// (see checkpointer) copies the WAL into the database beside ingest, so the
+// WAL stays far below this; the writer checkpoints itself, in its commit,
+// only when the checkpointer falls this far behind: 64 MiB of 16 KiB pages.
+const walBackstopPages = 4096
 
 // Options configure a Store. Only Path is required.
 type Options struct {
@@ -60,6 +67,15 @@ type Store struct {
 	insDetection, insDetections *sql.Stmt
 	insSummary, insSummaries    *sql.Stmt
 
+	// ck is the checkpointer's connection; wake asks it for a checkpoint
+	// (see committed), and stop and done end it.
+	ck       *sql.DB
+	unsynced atomic.Int64 // bytes ingested since the last wake-up, roughly
+	wake     chan struct{}
+	stop     context.CancelFunc
+	done     chan struct{}
+	log      *slog.Logger
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -86,7 +102,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	dsn := fmt.Sprintf("file:%s?_synchronous=NORMAL&_busy_timeout=%d&_foreign_keys=1&_cache_size=%d",
 		uriEscaper.Replace(opts.Path), opts.BusyTimeout.Milliseconds(), -opts.CacheMiB*1024)
-	s := &Store{path: opts.Path}
+	s := &Store{path: opts.Path, log: log}
 	var err error
 	if s.w, err = sql.Open("sqlite3", dsn+"&_txlock=immediate"); err != nil {
 		return nil, s.wrap("open", err)
@@ -106,7 +122,62 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.r.SetMaxOpenConns(opts.Readers)
 	s.r.SetMaxIdleConns(opts.Readers)
+	if s.ck, err = sql.Open("sqlite3", dsn); err != nil {
+		s.Close()
+		return nil, s.wrap("open", err)
+	}
+	s.ck.SetMaxOpenConns(1)
+	s.ck.SetMaxIdleConns(1)
+	s.ck.SetConnMaxLifetime(0)
+	ckCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.wake, s.stop, s.done = make(chan struct{}, 1), stop, make(chan struct{})
+	go s.checkpointer(ckCtx)
 	return s, nil
+}
+
+// checkpointer copies committed WAL frames into the database file on its
+// own connection, woken every few megabytes of ingest. SQLite would
+// otherwise do this in the writer's commit every wal_autocheckpoint pages,
+// stalling ingest for the copy and its fsync; a PASSIVE checkpoint takes no
+// writer lock, so here it runs beside the next batches. Wake-ups while it
+// works coalesce into one more run.
+func (s *Store) checkpointer(ctx context.Context) {
+	defer close(s.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		// Without a context that can end, as the writer's statements: the
+		// driver's cancellable path ran this pragma without checkpointing
+		// under the race detector (see TestCheckpointer). Close waits for
+		// one checkpoint at most.
+		var busy, frames, copied int
+		err := s.ck.QueryRowContext(context.WithoutCancel(ctx), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+		if err != nil && ctx.Err() == nil {
+			// The writer's backstop checkpoints still bound the WAL.
+			s.log.Warn("sqlite store: checkpoint", "path", s.path, "err", err)
+		}
+	}
+}
+
+// checkpointBytes is about how much committed ingest wakes the
+// checkpointer: each checkpoint syncs the database file, which per small
+// batch would cost more than it saves.
+const checkpointBytes = 4 << 20
+
+// committed counts n bytes of rows just committed and wakes the
+// checkpointer each checkpointBytes, unless a wake-up is pending.
+func (s *Store) committed(n int64) {
+	if s.unsynced.Add(n) < checkpointBytes {
+		return
+	}
+	s.unsynced.Store(0)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (s *Store) init(ctx context.Context, log *slog.Logger) error {
@@ -121,6 +192,12 @@ func (s *Store) init(ctx context.Context, log *slog.Logger) error {
 	}
 	if mode != "wal" {
 		return fmt.Errorf("sqlite store: open %s: journal mode is %q, not wal", s.path, mode)
+	}
+	// A connection setting: should the pool ever replace the writer's
+	// connection, the new one checkpoints at SQLite's default, which is
+	// slower but as correct.
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walBackstopPages)); err != nil {
+		return s.wrap("open", err)
 	}
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -154,6 +231,13 @@ func (s *Store) init(ctx context.Context, log *slog.Logger) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.stop != nil {
+			s.stop()
+			<-s.done
+		}
+		if s.ck != nil {
+			errs = append(errs, s.ck.Close())
+		}
 		for _, st := range []*sql.Stmt{s.insDetection, s.insDetections, s.insSummary, s.insSummaries} {
 			if st != nil {
 				errs = append(errs, st.Close())
