@@ -290,7 +290,7 @@ func (s *Service) putCampaigns(ctx context.Context, cs []aggregate.Campaign, now
 	for i := range cs {
 		c := &cs[i]
 		out[i] = store.Campaign{ID: c.ID, Source: c.Source, Members: c.MemberIDs(), Techniques: c.Techniques,
-			Ports: c.Ports, Count: c.Count, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, Updated: now.UTC()}
+			Ports: c.Ports, Count: c.Count, FirstSeen: c.FirstSeen, LastSeen: c.LastSeen, Updated: now.UTC(), Replaces: c.Replaces}
 	}
 	if err := s.Store.PutCampaigns(ctx, out); err != nil {
 		return fmt.Errorf("campaigns: %w", err)

@@ -247,6 +247,10 @@ type Campaign struct {
 	FirstSeen  time.Time
 	LastSeen   time.Time
 	Updated    time.Time
+	// Replaces names campaigns this one superseded (the aggregator
+	// merged them, or an earlier observation moved the first seen):
+	// PutCampaigns deletes them. It is not stored.
+	Replaces []string
 }
 
 // CampaignFilter selects campaigns, newest LastSeen first.
@@ -365,7 +369,8 @@ type Store interface {
 	// nowhere are left out.
 	SourceMembers(ctx context.Context, sources []netip.Addr, since time.Time) (map[netip.Addr][]string, error)
 
-	// PutCampaigns inserts or replaces campaigns by ID, in one transaction.
+	// PutCampaigns inserts or replaces campaigns by ID, and deletes the
+	// ones they replace, in one transaction.
 	PutCampaigns(ctx context.Context, cs []Campaign) error
 	// Campaigns returns campaigns that match f, newest LastSeen first.
 	Campaigns(ctx context.Context, f CampaignFilter) ([]Campaign, error)

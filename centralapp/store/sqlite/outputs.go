@@ -32,6 +32,17 @@ func (s *Store) PutCampaigns(ctx context.Context, cs []store.Campaign) error {
 				strings.Join(ports, ","), c.Count, ts(c.FirstSeen), ts(c.LastSeen), ts(c.Updated)); err != nil {
 				return fmt.Errorf("campaigns[%d]: %w", i, err)
 			}
+			for _, id := range c.Replaces {
+				if id == c.ID {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM campaign_members WHERE campaign_id = ?", id); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, "DELETE FROM campaigns WHERE id = ?", id); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, "DELETE FROM campaign_members WHERE campaign_id = ?", c.ID); err != nil {
 				return err
 			}

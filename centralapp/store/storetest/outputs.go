@@ -44,11 +44,20 @@ func testCampaigns(t *testing.T, h *harness) {
 	check("acme after update", store.CampaignFilter{MemberID: "acme"})
 	check("umbrella", store.CampaignFilter{MemberID: "umbrella"}, c1)
 
+	// A campaign that replaces another (a merge) deletes it.
+	c5 := store.Campaign{ID: "c5", Source: addr("2001:db8::1"), Members: []string{"acme", "globex", "initech"}, Techniques: []string{"T1110"},
+		Count: 4, FirstSeen: at(-time.Hour), LastSeen: at(4 * time.Hour), Updated: at(4 * time.Hour), Replaces: []string{"c2", "c5"}}
+	must(t, s.PutCampaigns(ctx, []store.Campaign{c5}))
+	c5.Replaces = nil
+	check("after a merge", store.CampaignFilter{}, c5, c1)
+	check("initech after a merge", store.CampaignFilter{MemberID: "initech"}, c5, c1)
+	c2 = c5
+
 	// One bad campaign fails the whole put.
 	bad := store.Campaign{ID: "c3", Members: []string{"acme"}, Count: 1, FirstSeen: at(0), LastSeen: at(0), Updated: at(0)}
 	c4 := store.Campaign{ID: "c4", Source: addr("192.0.2.1"), Members: []string{"acme"}, Count: 1, FirstSeen: at(0), LastSeen: at(0), Updated: at(0)}
 	wantErr(t, "campaign without source", s.PutCampaigns(ctx, []store.Campaign{c4, bad}), store.ErrInvalid)
-	check("after failed put", store.CampaignFilter{}, c1, c2)
+	check("after failed put", store.CampaignFilter{}, c2, c1)
 }
 
 func testReleases(t *testing.T, h *harness) {
