@@ -42,28 +42,10 @@ const MaxRelated = 256
 // DESIGN.md §3.2.
 func (d *Detection) AppendJSON(b []byte) []byte { return d.AppendJSONWith(b, nil) }
 
-// A DetectionEncoder changes how AppendJSONWith writes a detection's
-// addresses and its sample event: the collector's egress policy writes
-// pseudonyms and an allowlisted sample through it.
-type DetectionEncoder interface {
-	// AppendAddress appends a, without quotes.
-	AppendAddress(b []byte, a netip.Addr) []byte
-	// AppendSample appends the sample event as a JSON object.
-	AppendSample(b []byte, e *Event) []byte
-}
-
 // AppendJSONWith is AppendJSON with enc writing the addresses and the
-// sample; a nil enc writes them as they are.
-func (d *Detection) AppendJSONWith(b []byte, enc DetectionEncoder) []byte {
-	addr := func(b []byte, a netip.Addr) []byte {
-		b = append(b, '"')
-		if enc != nil {
-			b = enc.AppendAddress(b, a)
-		} else {
-			b = a.AppendTo(b)
-		}
-		return append(b, '"')
-	}
+// sample event (see Event.AppendJSONWith); a nil enc writes them as they are.
+func (d *Detection) AppendJSONWith(b []byte, enc EventEncoder) []byte {
+	w := jsonWriter{enc: enc}
 	b = append(b, `{"rule":{"id":`...)
 	b = AppendJSONString(b, d.RuleID)
 	b = append(b, `,"name":`...)
@@ -82,14 +64,14 @@ func (d *Detection) AppendJSONWith(b []byte, enc DetectionEncoder) []byte {
 	}
 	if d.Source.IsValid() {
 		b = append(b, `,"source":{"ip":`...)
-		b = addr(b, d.Source)
+		b = w.appendAddress(b, d.Source)
 		b = append(b, '}')
 	}
 	if d.Destination.IsValid() || d.DestinationPort != 0 {
 		b = append(b, `,"destination":{`...)
 		if d.Destination.IsValid() {
 			b = append(b, `"ip":`...)
-			b = addr(b, d.Destination)
+			b = w.appendAddress(b, d.Destination)
 			if d.DestinationPort != 0 {
 				b = append(b, ',')
 			}
@@ -106,7 +88,7 @@ func (d *Detection) AppendJSONWith(b []byte, enc DetectionEncoder) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = addr(b, a)
+			b = w.appendAddress(b, a)
 		}
 		b = append(b, `]}`...)
 	}
@@ -122,11 +104,7 @@ func (d *Detection) AppendJSONWith(b []byte, enc DetectionEncoder) []byte {
 		b = strconv.AppendInt(b, int64(d.DistinctSources), 10)
 	}
 	b = append(b, `,"sample":`...)
-	if enc != nil {
-		b = enc.AppendSample(b, &d.Sample)
-	} else {
-		b = d.Sample.AppendJSON(b)
-	}
+	b = d.Sample.AppendJSONWith(b, enc)
 	b = append(b, '}')
 	if d.MemberID != "" {
 		b = append(b, `,"member":{"id":`...)

@@ -9,8 +9,32 @@ import (
 
 // AppendJSON appends e as one nested ECS JSON object (DESIGN.md §3.1) to dst.
 // Absent fields are left out. It does not allocate when dst has room.
-func (e *Event) AppendJSON(dst []byte) []byte {
-	w := jsonWriter{b: dst}
+func (e *Event) AppendJSON(dst []byte) []byte { return e.AppendJSONWith(dst, nil) }
+
+// Personal fields of an event: what an EventEncoder may hold back.
+type PersonalField uint8
+
+// Personal fields.
+const (
+	FieldUserName  PersonalField = iota // user.name
+	FieldURLPath                        // url.path
+	FieldUserAgent                      // user_agent.original
+)
+
+// An EventEncoder changes how AppendJSONWith writes an event: its addresses
+// (the collector writes pseudonyms), and which personal fields it keeps.
+// The collector's egress policy is one.
+type EventEncoder interface {
+	// AppendAddress appends a, without quotes.
+	AppendAddress(b []byte, a netip.Addr) []byte
+	// Keep reports whether the field is written.
+	Keep(f PersonalField) bool
+}
+
+// AppendJSONWith is AppendJSON with enc writing the addresses and choosing
+// the personal fields; a nil enc writes everything as it is.
+func (e *Event) AppendJSONWith(dst []byte, enc EventEncoder) []byte {
+	w := jsonWriter{b: dst, enc: enc}
 	w.b = append(w.b, '{')
 	if !e.Timestamp.IsZero() {
 		w.key("@timestamp")
@@ -52,13 +76,17 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	w.str("category", e.Rule.Category)
 	w.close()
 
-	w.open("user")
-	w.str("name", e.UserName)
-	w.close()
+	if w.keep(FieldUserName) {
+		w.open("user")
+		w.str("name", e.UserName)
+		w.close()
+	}
 
-	w.open("url")
-	w.str("path", e.URLPath)
-	w.close()
+	if w.keep(FieldURLPath) {
+		w.open("url")
+		w.str("path", e.URLPath)
+		w.close()
+	}
 
 	if e.HTTPMethod != "" || e.HTTPStatus != 0 {
 		w.open("http")
@@ -75,9 +103,11 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		w.close()
 	}
 
-	w.open("user_agent")
-	w.str("original", e.UserAgent)
-	w.close()
+	if w.keep(FieldUserAgent) {
+		w.open("user_agent")
+		w.str("original", e.UserAgent)
+		w.close()
+	}
 
 	if e.Indicator != "" {
 		w.open("threat")
@@ -94,7 +124,8 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 // jsonWriter writes nested objects, opening each only when its first member
 // arrives so that empty objects never appear.
 type jsonWriter struct {
-	b []byte
+	b   []byte
+	enc EventEncoder // nil: everything as it is
 	// names is a stack of n objects; the first opened of them are written.
 	names  [4]string
 	n      int
@@ -165,10 +196,21 @@ func (w *jsonWriter) ip(k string, a netip.Addr) {
 		return
 	}
 	w.key(k)
-	w.b = append(w.b, '"')
-	w.b = a.AppendTo(w.b)
-	w.b = append(w.b, '"')
+	w.b = w.appendAddress(w.b, a)
 }
+
+// appendAddress appends a in quotes, as the encoder writes it.
+func (w *jsonWriter) appendAddress(b []byte, a netip.Addr) []byte {
+	b = append(b, '"')
+	if w.enc != nil {
+		b = w.enc.AppendAddress(b, a)
+	} else {
+		b = a.AppendTo(b)
+	}
+	return append(b, '"')
+}
+
+func (w *jsonWriter) keep(f PersonalField) bool { return w.enc == nil || w.enc.Keep(f) }
 
 func (w *jsonWriter) endpoint(name string, p *Endpoint) {
 	w.open(name)
