@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/cyberalarm/cyberalarm/detect"
+	"github.com/cyberalarm/cyberalarm/parsers/lex"
 	"github.com/cyberalarm/cyberalarm/parsers/syslog"
 )
 
@@ -78,24 +79,7 @@ func (p *Parser) scanBracket(b []byte) error {
 
 // closingQuote returns the index of the first quote at or after i that no
 // backslash escapes, or -1.
-func closingQuote(b []byte, i int) int {
-	for i < len(b) {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return -1
-		}
-		j += i
-		n := 0
-		for k := j - 1; k >= i && b[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return j
-		}
-		i = j + 1
-	}
-	return -1
-}
+func closingQuote(b []byte, i int) int { return lex.Unescaped(b, i, '"') }
 
 // keyStop is 1 for the bytes that end a key of the bracket format.
 var keyStop = [256]uint8{':': 1, ';': 1, ']': 1, '"': 1}
@@ -224,26 +208,8 @@ func (p *Parser) scanCEF(b []byte) error {
 }
 
 // cefPipe returns the index of the first '|' at or after i that no
-// backslash escapes (one after an odd run of backslashes is escaped), or
-// -1.
-func cefPipe(b []byte, i int) int {
-	for i < len(b) {
-		j := bytes.IndexByte(b[i:], '|')
-		if j < 0 {
-			return -1
-		}
-		j += i
-		n := 0
-		for k := j - 1; k >= i && b[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return j
-		}
-		i = j + 1
-	}
-	return -1
-}
+// backslash escapes, or -1.
+func cefPipe(b []byte, i int) int { return lex.Unescaped(b, i, '|') }
 
 // extension reads the CEF extension: key=value pairs whose values run to
 // the space before the next key (a run of key characters followed by an

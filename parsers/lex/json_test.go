@@ -402,3 +402,24 @@ func BenchmarkJSONWalk(b *testing.B) {
 		}
 	}
 }
+
+func TestUnescaped(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		from int
+		want int
+	}{
+		{`ab"c`, 0, 2},
+		{`a\"b"`, 0, 4},
+		{`a\\"b`, 0, 3},
+		{`a\\\"b"`, 0, 6},
+		{`\"x"`, 1, 1}, // backslashes before i do not count
+		{`abc`, 0, -1},
+		{`a\"`, 0, -1},
+		{``, 0, -1},
+	} {
+		if got := Unescaped([]byte(c.in), c.from, '"'); got != c.want {
+			t.Errorf("Unescaped(%q, %d) = %d, want %d", c.in, c.from, got, c.want)
+		}
+	}
+}

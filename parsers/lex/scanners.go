@@ -178,3 +178,25 @@ func (in *Interner) Bytes(b []byte) string {
 	in.m[s] = s
 	return s
 }
+
+// Unescaped returns the index of the first c at or after i that no
+// backslash escapes (one after an odd run of backslashes is escaped), or
+// -1. Backslashes before i do not count.
+func Unescaped(b []byte, i int, c byte) int {
+	for start := i; i < len(b); {
+		j := bytes.IndexByte(b[i:], c)
+		if j < 0 {
+			return -1
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= start && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j
+		}
+		i = j + 1
+	}
+	return -1
+}

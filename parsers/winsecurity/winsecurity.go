@@ -357,24 +357,8 @@ func messageSpan(m []byte) (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	start = i + len(messageMember)
-	j := start
-	for {
-		q := bytes.IndexByte(m[j:], '"')
-		if q < 0 {
-			return 0, 0, false
-		}
-		q += j
-		// The quote is escaped when an odd number of backslashes
-		// precede it.
-		n := 0
-		for k := q - 1; k >= start && m[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return start, q, true
-		}
-		j = q + 1
-	}
+	end = lex.Unescaped(m, start, '"')
+	return start, end, end >= 0
 }
 
 // str returns the string of a field, decoding JSON escapes when it has
