@@ -8,12 +8,12 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cyberalarm/cyberalarm/collectorapp/daemon"
 	"github.com/cyberalarm/cyberalarm/detect"
 	"github.com/cyberalarm/cyberalarm/parsers"
 	"github.com/cyberalarm/cyberalarm/parsers/syslog"
@@ -48,35 +48,10 @@ func (f *edgeFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.maxGroups, "max-groups", 250_000, "most correlation groups kept; the least recently used are evicted beyond it")
 }
 
-// loadRules reads the rule folders, or the built-in pack.
+// loadRules reads the rule folders, or the built-in pack when none is
+// given.
 func loadRules(dirs []string) ([]*rules.Rule, error) {
-	if len(dirs) == 0 {
-		return rules.Builtin()
-	}
-	var all []*rules.Rule
-	for _, d := range dirs {
-		rs, err := rules.Load(os.DirFS(d), ".")
-		for _, r := range rs {
-			r.File = filepath.Join(d, r.File)
-		}
-		if err != nil {
-			return nil, prefixErrors(d, err)
-		}
-		all = append(all, rs...)
-	}
-	return all, nil
-}
-
-// prefixErrors puts the folder in front of the file names of rule errors.
-func prefixErrors(dir string, err error) error {
-	var es rules.Errors
-	if errors.As(err, &es) {
-		for _, e := range es {
-			e.File = filepath.Join(dir, e.File)
-		}
-		return es
-	}
-	return err
+	return daemon.LoadRules(len(dirs) == 0, dirs)
 }
 
 func (f *edgeFlags) lists() (*detect.Lists, error) {
@@ -104,14 +79,8 @@ func (f *edgeFlags) lists() (*detect.Lists, error) {
 		}
 		l.Trusted = t
 	}
-	for _, path := range f.indicators {
-		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		in, err := detect.LoadList(name, path)
-		if err != nil {
-			return nil, fmt.Errorf("--indicators: %w", err)
-		}
-		l.Indicators = append(l.Indicators, in)
-		l.Named[name] = in
+	if err := daemon.LoadIndicators(l, f.indicators); err != nil {
+		return nil, fmt.Errorf("--indicators: %w", err)
 	}
 	return l, nil
 }

@@ -245,16 +245,25 @@ func LoadLists(c config.Lists) (*detect.Lists, error) {
 		}
 		l.Trusted = t
 	}
-	for _, path := range c.IndicatorFiles {
+	if err := LoadIndicators(l, c.IndicatorFiles); err != nil {
+		return nil, fmt.Errorf("lists.indicator_files: %w", err)
+	}
+	return l, nil
+}
+
+// LoadIndicators adds indicator list files to l, each named by its file
+// name without extension: the name detections carry in threat.feed.name.
+func LoadIndicators(l *detect.Lists, paths []string) error {
+	for _, path := range paths {
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		in, err := detect.LoadList(name, path)
 		if err != nil {
-			return nil, fmt.Errorf("lists.indicator_files: %w", err)
+			return err
 		}
 		l.Indicators = append(l.Indicators, in)
 		l.Named[name] = in
 	}
-	return l, nil
+	return nil
 }
 
 // LoadRules reads the built-in pack and rule folders. File names in errors
