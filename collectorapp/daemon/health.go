@@ -37,10 +37,10 @@ func (d *Daemon) Snapshot() Snapshot {
 		DroppedDisk: c.droppedHeld.Load(),
 	}
 	for _, w := range p.work {
-		s.QueueLines += len(w) * 256
-		s.QueueLinesCap += cap(w) * 256
+		s.QueueParse += len(w)
+		s.QueueParseCap += cap(w)
 	}
-	s.QueueEvents, s.QueueEventsCap = len(p.events), cap(p.events)
+	s.QueueRules, s.QueueRulesCap = len(p.events), cap(p.events)
 	s.RuleGroups = int(c.ruleGroups.Load())
 	s.RuleEvicted, s.RuleLate, s.RuleErrors = c.ruleEvicted.Load(), c.ruleLate.Load(), c.ruleErrors.Load()
 

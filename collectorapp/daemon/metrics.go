@@ -17,8 +17,8 @@ type Snapshot struct {
 	Counts  detect.HealthCounts
 	Devices []detect.DeviceHealth
 
-	QueueLines, QueueLinesCap   int // lines waiting for the parse stage
-	QueueEvents, QueueEventsCap int // event batches waiting for the rule stage
+	QueueParse, QueueParseCap int // input batches waiting for the parse stage
+	QueueRules, QueueRulesCap int // event batches waiting for the rule stage
 
 	RuleGroups  int
 	RuleEvicted int64
@@ -95,8 +95,8 @@ var (
 	mSummaries  = desc("flow_summaries_total", "Flow summary records written.")
 	mDropped    = desc("dropped_total", "Data dropped, by reason.", "reason")
 
-	mQueue    = desc("queue_depth", "Items waiting between pipeline stages.", "stage")
-	mQueueCap = desc("queue_capacity", "Capacity of the queue between pipeline stages.", "stage")
+	mQueue    = desc("queue_batches", "Batches waiting for a pipeline stage (an input batch holds up to 512 lines).", "stage")
+	mQueueCap = desc("queue_capacity_batches", "Batches the queue before a pipeline stage holds.", "stage")
 
 	mRuleGroups  = desc("rule_groups", "Live correlation groups.")
 	mRuleEvicted = desc("rule_groups_evicted_total", "Correlation groups evicted over max_groups.")
@@ -155,10 +155,10 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(mDropped, c.DroppedUDP, "udp_queue_full")
 	counter(mDropped, c.DroppedDisk, "disk_bound")
 
-	gauge(mQueue, float64(s.QueueLines), "parse")
-	gauge(mQueueCap, float64(s.QueueLinesCap), "parse")
-	gauge(mQueue, float64(s.QueueEvents), "rules")
-	gauge(mQueueCap, float64(s.QueueEventsCap), "rules")
+	gauge(mQueue, float64(s.QueueParse), "parse")
+	gauge(mQueueCap, float64(s.QueueParseCap), "parse")
+	gauge(mQueue, float64(s.QueueRules), "rules")
+	gauge(mQueueCap, float64(s.QueueRulesCap), "rules")
 
 	gauge(mRuleGroups, float64(s.RuleGroups))
 	counter(mRuleEvicted, s.RuleEvicted)

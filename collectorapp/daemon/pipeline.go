@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"hash/maphash"
@@ -376,34 +377,21 @@ func sourceName(src netip.AddrPort, input string) string {
 	return input
 }
 
+// bufferIdent and inputIdent carry the tailer's fingerprint of a file's
+// start in the buffer's opaque Head: its length, then its hash.
 func bufferIdent(id input.FileIdent) buffer.FileIdent {
-	head := make([]byte, 16)
-	putUint64(head[0:8], uint64(id.HeadLen))
-	putUint64(head[8:16], id.HeadSum)
+	head := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(id.HeadLen))
+	head = binary.BigEndian.AppendUint64(head, id.HeadSum)
 	return buffer.FileIdent{Dev: id.Dev, Ino: id.Ino, Head: head}
 }
 
 func inputIdent(id buffer.FileIdent) input.FileIdent {
 	out := input.FileIdent{Dev: id.Dev, Ino: id.Ino}
 	if len(id.Head) == 16 {
-		out.HeadLen = int64(getUint64(id.Head[0:8]))
-		out.HeadSum = getUint64(id.Head[8:16])
+		out.HeadLen = int64(binary.BigEndian.Uint64(id.Head[0:8]))
+		out.HeadSum = binary.BigEndian.Uint64(id.Head[8:16])
 	}
 	return out
-}
-
-func putUint64(b []byte, v uint64) {
-	for i := range 8 {
-		b[i] = byte(v >> (56 - 8*i))
-	}
-}
-
-func getUint64(b []byte) uint64 {
-	var v uint64
-	for i := range 8 {
-		v = v<<8 | uint64(b[i])
-	}
-	return v
 }
 
 // ruleStage runs the rules over the kept events, counts flow summaries and
