@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -84,7 +85,7 @@ func DefaultFeeds(corpus string) (map[string][]string, error) {
 	i := 0
 	for _, f := range dirs {
 		name := filepath.Base(filepath.Dir(f))
-		if contains(everyone, name) {
+		if slices.Contains(everyone, name) {
 			for _, m := range members {
 				feeds[m.ID] = append(feeds[m.ID], f)
 			}
@@ -112,14 +113,6 @@ func scenarioLists(files []string) (trusted, indicators []string) {
 	return trusted, indicators
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Run runs the demo and writes DIR/detections.jsonl.
 func Run(ctx context.Context, o Options) error {

@@ -249,6 +249,29 @@ func (p *pipeline) parseWorker(in <-chan *input.Batch) {
 		}
 		lists := p.lists.Load()
 		var parsed, notEvents, failed int64
+		// account counts one line's result against its device and
+		// reports whether it is an event.
+		account := func(ln *input.Line, dataset string, ev *detect.Event, err error) bool {
+			device := ""
+			if ev != nil {
+				device = ev.Observer.Hostname
+			}
+			if device == "" {
+				device = sourceName(ln.Source, b.Input)
+			}
+			bad := false
+			switch {
+			case err == nil:
+				parsed++
+			case errors.Is(err, detect.ErrNotEvent):
+				notEvents++
+			default:
+				failed++
+				bad = true
+			}
+			tally.add(device, dataset, b.Input, ln.Received, bad)
+			return err == nil
+		}
 		if pl, ok := p.plugin(b.Format); ok && len(b.Lines) > 0 {
 			k := streamKey{b.Input, b.Lines[0].Source.Addr()}
 			sess := sessions[k]
@@ -271,24 +294,7 @@ func (p *pipeline) parseWorker(in <-chan *input.Batch) {
 			emitted := 0
 			err := sess.Parse(context.Background(), lines, func(i int, ev *detect.Event, err error) {
 				emitted++
-				ln := &b.Lines[i]
-				switch {
-				case err == nil:
-					parsed++
-				case errors.Is(err, detect.ErrNotEvent):
-					notEvents++
-				default:
-					failed++
-				}
-				device := ""
-				if ev != nil {
-					device = ev.Observer.Hostname
-				}
-				if device == "" {
-					device = sourceName(ln.Source, b.Input)
-				}
-				tally.add(device, b.Format, b.Input, ln.Received, err != nil && !errors.Is(err, detect.ErrNotEvent))
-				if err == nil && lists.Classify(ev, &cs) == detect.Keep {
+				if account(&b.Lines[i], b.Format, ev, err) && lists.Classify(ev, &cs) == detect.Keep {
 					eb.events = append(eb.events, *ev)
 				}
 			})
@@ -325,20 +331,7 @@ func (p *pipeline) parseWorker(in <-chan *input.Batch) {
 				eb.events = eb.events[:len(eb.events)+1]
 				ev := &eb.events[len(eb.events)-1]
 				err := st.Parse(ln.Data, ev)
-				device := ev.Observer.Hostname
-				switch {
-				case err == nil:
-					parsed++
-				case errors.Is(err, detect.ErrNotEvent):
-					notEvents++
-				default:
-					failed++
-				}
-				if device == "" {
-					device = sourceName(ln.Source, b.Input)
-				}
-				tally.add(device, st.Dataset(), b.Input, ln.Received, err != nil && !errors.Is(err, detect.ErrNotEvent))
-				if err != nil || lists.Classify(ev, &cs) != detect.Keep {
+				if !account(ln, st.Dataset(), ev, err) || lists.Classify(ev, &cs) != detect.Keep {
 					eb.events = eb.events[:len(eb.events)-1]
 				}
 			}
