@@ -113,7 +113,6 @@ func scenarioLists(files []string) (trusted, indicators []string) {
 	return trusted, indicators
 }
 
-
 // Run runs the demo and writes DIR/detections.jsonl.
 func Run(ctx context.Context, o Options) error {
 	if o.Run == nil {
