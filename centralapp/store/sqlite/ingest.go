@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -35,89 +36,216 @@ func insertSQL(table string, cols []string, rows int) string {
 	return b.String()
 }
 
+// Group commit: concurrent IngestBatch calls are written by one goroutine,
+// several batches to a transaction, each inside its own savepoint. A
+// commit and its WAL append cost about as much as a hundred rows, so with
+// many collectors sending at once most batches share one; a batch that
+// fails rolls back to its savepoint and fails alone.
+const (
+	maxGroupBatches = 64
+	maxGroupRows    = 8192
+)
+
+type ingestReq struct {
+	ctx    context.Context
+	b      *store.Batch
+	health []byte
+	dup    bool
+	err    error
+	done   chan struct{}
+}
+
+func (r *ingestReq) rows() int { return 1 + len(r.b.Detections) + len(r.b.Summaries) }
+
+// errClosed answers batches that reach a closing store.
+var errClosed = errors.New("store closed")
+
 // IngestBatch implements store.Store.
 func (s *Store) IngestBatch(ctx context.Context, b *store.Batch) (duplicate bool, err error) {
 	if b.ID == "" || b.CollectorID == "" || b.MemberID == "" || b.Received.IsZero() {
 		return false, s.wrap("ingest", fmt.Errorf("%w: batch needs an id, collector, member and received time", store.ErrInvalid))
 	}
-	var health []byte
+	r := &ingestReq{ctx: ctx, b: b, done: make(chan struct{})}
 	if b.Health != nil {
-		if health, err = json.Marshal(b.Health); err != nil {
+		if r.health, err = json.Marshal(b.Health); err != nil {
 			return false, s.wrap("ingest", err)
 		}
 	}
-	op := "ingest batch " + b.CollectorID + "/" + b.ID
-	err = s.write(ctx, op, func(tx *sql.Tx) error {
-		var member string
-		var revoked sql.NullInt64
-		err := tx.QueryRowContext(ctx, "SELECT member_id, revoked FROM collectors WHERE id = ?", b.CollectorID).
-			Scan(&member, &revoked)
-		switch {
-		case err != nil:
-			return notFound(err)
-		case member != b.MemberID:
-			return fmt.Errorf("%w: collector %s belongs to member %q, not %q", store.ErrInvalid, b.CollectorID, member, b.MemberID)
-		case revoked.Valid:
-			return store.ErrRevoked
+	select {
+	case s.ingests <- r:
+	case <-ctx.Done():
+		return false, s.wrap(ingestOp(b), ctx.Err())
+	case <-s.closing:
+		return false, s.wrap(ingestOp(b), errClosed)
+	}
+	// Once taken, the batch may commit: wait for the outcome even if ctx
+	// ends (the writer checks ctx before and during the batch's rows).
+	<-r.done
+	return r.dup, r.err
+}
+
+func ingestOp(b *store.Batch) string { return "ingest batch " + b.CollectorID + "/" + b.ID }
+
+// ingester takes batches until the store closes, groups those waiting, and
+// writes each group in one transaction.
+func (s *Store) ingester() {
+	defer close(s.ingestDone)
+	group := make([]*ingestReq, 0, maxGroupBatches)
+	for {
+		select {
+		case r := <-s.ingests:
+			group = append(group[:0], r)
+		case <-s.closing:
+			return
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO batches (collector_id, batch_id, member_id, seq, created, received,
-			detections, summaries) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			b.CollectorID, b.ID, b.MemberID, int64(b.Seq), ts(b.Created), ts(b.Received),
-			len(b.Detections), len(b.Summaries))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			duplicate = true
-			return nil
-		}
-		dets, err := s.insertDetections(ctx, tx, b)
-		if err != nil {
-			return err
-		}
-		sums, err := s.insertSummaries(ctx, tx, b)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE batches SET det_first = ?, det_last = ?, sum_first = ?, sum_last = ?
-			WHERE collector_id = ? AND batch_id = ?`, dets.first, dets.last, sums.first, sums.last,
-			b.CollectorID, b.ID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE collectors SET last_seen = max(coalesce(last_seen, 0), ?) WHERE id = ?",
-			ts(b.Received), b.CollectorID); err != nil {
-			return err
-		}
-		if b.Health == nil {
-			return nil
-		}
-		// Batches may arrive out of order: keep the newest report, and
-		// the latest time of each device.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO collector_health (collector_id, time, health) VALUES (?, ?, ?)
-			ON CONFLICT (collector_id) DO UPDATE SET time = excluded.time, health = excluded.health
-			WHERE excluded.time >= collector_health.time`, b.CollectorID, ts(b.Health.Time), health); err != nil {
-			return err
-		}
-		for _, d := range b.Health.Devices {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO device_health (collector_id, device, dataset, last_seen)
-				VALUES (?, ?, ?, ?) ON CONFLICT (collector_id, device) DO UPDATE
-				SET dataset = excluded.dataset, last_seen = excluded.last_seen
-				WHERE excluded.last_seen >= device_health.last_seen`,
-				b.CollectorID, d.Device, d.Dataset, ts(d.LastSeen)); err != nil {
-				return err
+		rows := group[0].rows()
+	more:
+		for len(group) < maxGroupBatches && rows < maxGroupRows {
+			select {
+			case r := <-s.ingests:
+				group = append(group, r)
+				rows += r.rows()
+			default:
+				break more
 			}
 		}
-		return nil
-	})
+		s.ingestGroup(group)
+		for _, r := range group {
+			close(r.done)
+		}
+		clear(group)
+	}
+}
+
+// ingestGroup writes reqs in one transaction and sets each one's outcome.
+func (s *Store) ingestGroup(reqs []*ingestReq) {
+	fail := func(err error) {
+		for _, r := range reqs {
+			if r.err == nil {
+				r.dup, r.err = false, s.wrap(ingestOp(r.b), err)
+			}
+		}
+	}
+	// Statements run without a context the driver would watch with a
+	// goroutine each; each batch's own context is checked between chunks.
+	bg := context.Background()
+	tx, err := s.w.BeginTx(bg, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	single := len(reqs) == 1
+	var bytes int64
+	for _, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			r.err = s.wrap(ingestOp(r.b), err)
+			continue
+		}
+		if !single {
+			if _, err := tx.ExecContext(bg, "SAVEPOINT batch"); err != nil {
+				tx.Rollback()
+				fail(err)
+				return
+			}
+		}
+		dup, err := s.ingestTx(r.ctx, tx, r.b, r.health)
+		if err != nil {
+			r.err = s.wrap(ingestOp(r.b), err)
+			if single {
+				tx.Rollback()
+				return
+			}
+			if _, err := tx.ExecContext(bg, "ROLLBACK TO batch"); err != nil {
+				tx.Rollback()
+				fail(err)
+				return
+			}
+		}
+		if !single {
+			if _, err := tx.ExecContext(bg, "RELEASE batch"); err != nil {
+				tx.Rollback()
+				fail(err)
+				return
+			}
+		}
+		if r.err == nil {
+			r.dup = dup
+			if !dup {
+				bytes += rowBytes(r.b)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+		return
+	}
+	s.committed(bytes)
+}
+
+// ingestTx stores b in tx; see store.Store.IngestBatch.
+func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, b *store.Batch, health []byte) (duplicate bool, err error) {
+	bg := context.Background()
+	var member string
+	var revoked sql.NullInt64
+	err = tx.QueryRowContext(bg, "SELECT member_id, revoked FROM collectors WHERE id = ?", b.CollectorID).
+		Scan(&member, &revoked)
+	switch {
+	case err != nil:
+		return false, notFound(err)
+	case member != b.MemberID:
+		return false, fmt.Errorf("%w: collector %s belongs to member %q, not %q", store.ErrInvalid, b.CollectorID, member, b.MemberID)
+	case revoked.Valid:
+		return false, store.ErrRevoked
+	}
+	res, err := tx.ExecContext(bg, `INSERT INTO batches (collector_id, batch_id, member_id, seq, created, received,
+		detections, summaries) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		b.CollectorID, b.ID, b.MemberID, int64(b.Seq), ts(b.Created), ts(b.Received),
+		len(b.Detections), len(b.Summaries))
 	if err != nil {
 		return false, err
 	}
-	if !duplicate {
-		s.committed(rowBytes(b))
+	if n, err := res.RowsAffected(); err != nil {
+		return false, err
+	} else if n == 0 {
+		return true, nil
 	}
-	return duplicate, nil
+	dets, err := s.insertDetections(ctx, tx, b)
+	if err != nil {
+		return false, err
+	}
+	sums, err := s.insertSummaries(ctx, tx, b)
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(bg, `UPDATE batches SET det_first = ?, det_last = ?, sum_first = ?, sum_last = ?
+		WHERE collector_id = ? AND batch_id = ?`, dets.first, dets.last, sums.first, sums.last,
+		b.CollectorID, b.ID); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(bg, "UPDATE collectors SET last_seen = max(coalesce(last_seen, 0), ?) WHERE id = ?",
+		ts(b.Received), b.CollectorID); err != nil {
+		return false, err
+	}
+	if b.Health == nil {
+		return false, nil
+	}
+	// Batches may arrive out of order: keep the newest report, and the
+	// latest time of each device.
+	if _, err := tx.ExecContext(bg, `INSERT INTO collector_health (collector_id, time, health) VALUES (?, ?, ?)
+		ON CONFLICT (collector_id) DO UPDATE SET time = excluded.time, health = excluded.health
+		WHERE excluded.time >= collector_health.time`, b.CollectorID, ts(b.Health.Time), health); err != nil {
+		return false, err
+	}
+	for _, d := range b.Health.Devices {
+		if _, err := tx.ExecContext(bg, `INSERT INTO device_health (collector_id, device, dataset, last_seen)
+			VALUES (?, ?, ?, ?) ON CONFLICT (collector_id, device) DO UPDATE
+			SET dataset = excluded.dataset, last_seen = excluded.last_seen
+			WHERE excluded.last_seen >= device_health.last_seen`,
+			b.CollectorID, d.Device, d.Dataset, ts(d.LastSeen)); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // rowBytes estimates what b adds to the database, indexes included: the
@@ -135,14 +263,25 @@ func rowBytes(b *store.Batch) int64 {
 // write transaction SQLite gives consecutive ids.
 type idRange struct{ first, last sql.NullInt64 }
 
-// rowWriter sends rows in multi-row INSERTs of rowsPerInsert and the rest
-// one by one, on statements of the transaction (closed with it). They run
-// without the caller's context, since the driver would start a goroutine
-// per statement to watch it; the context is checked between chunks.
+// chunkRows are the sizes of the multi-row INSERTs prepared per table,
+// largest first: a batch's rows go in chunks of the largest size until
+// fewer are left, then of the next, so 100 rows take 4 statements, not
+// 37. Each statement pays the driver's and SQLite's overhead once.
+var chunkRows = [...]int{rowsPerInsert, 16, 4, 1}
+
+// inserts are a table's prepared INSERTs, one per chunkRows size.
+type inserts [len(chunkRows)]*sql.Stmt
+
+// rowWriter sends rows in multi-row INSERTs on statements of the
+// transaction (closed with it). They run without the caller's context,
+// since the driver would start a goroutine per statement to watch it; the
+// context is checked between chunks.
 type rowWriter struct {
 	ctx        context.Context
 	bg         context.Context
-	one, many  *sql.Stmt
+	tx         *sql.Tx
+	stmts      *inserts
+	txStmts    inserts // stmts bound to tx, made on first use
 	cols       int
 	args       []any
 	rows, sent int
@@ -150,9 +289,8 @@ type rowWriter struct {
 	ids        idRange
 }
 
-func newRowWriter(ctx context.Context, tx *sql.Tx, one, many *sql.Stmt, cols int, what string) *rowWriter {
-	bg := context.WithoutCancel(ctx)
-	return &rowWriter{ctx: ctx, bg: bg, one: tx.StmtContext(bg, one), many: tx.StmtContext(bg, many), cols: cols,
+func newRowWriter(ctx context.Context, tx *sql.Tx, stmts *inserts, cols int, what string) *rowWriter {
+	return &rowWriter{ctx: ctx, bg: context.WithoutCancel(ctx), tx: tx, stmts: stmts, cols: cols,
 		args: make([]any, 0, cols*rowsPerInsert), what: what}
 }
 
@@ -162,17 +300,22 @@ func (w *rowWriter) add(vals ...any) error {
 	if w.rows < rowsPerInsert {
 		return nil
 	}
-	err := w.exec(w.many, w.args, w.rows)
+	err := w.exec(0, w.args)
 	clear(w.args)
 	w.args, w.rows = w.args[:0], 0
 	return err
 }
 
-// flush sends the rows left over, one by one, and returns the ids of all.
+// flush sends the rows left over in the largest chunks that fit, and
+// returns the ids of all.
 func (w *rowWriter) flush() (idRange, error) {
-	for i := range w.rows {
-		if err := w.exec(w.one, w.args[i*w.cols:(i+1)*w.cols], 1); err != nil {
-			return idRange{}, err
+	at := 0
+	for i, n := range chunkRows {
+		for w.rows-at >= n {
+			if err := w.exec(i, w.args[at*w.cols:(at+n)*w.cols]); err != nil {
+				return idRange{}, err
+			}
+			at += n
 		}
 	}
 	clear(w.args)
@@ -180,9 +323,16 @@ func (w *rowWriter) flush() (idRange, error) {
 	return w.ids, nil
 }
 
-func (w *rowWriter) exec(st *sql.Stmt, args []any, rows int) error {
+// exec runs the chunkRows[size] statement on args.
+func (w *rowWriter) exec(size int, args []any) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
+	}
+	rows := chunkRows[size]
+	st := w.txStmts[size]
+	if st == nil {
+		st = w.tx.StmtContext(w.bg, w.stmts[size])
+		w.txStmts[size] = st
 	}
 	res, err := st.ExecContext(w.bg, args...)
 	if err != nil {
@@ -201,7 +351,7 @@ func (w *rowWriter) exec(st *sql.Stmt, args []any, rows int) error {
 }
 
 func (s *Store) insertDetections(ctx context.Context, tx *sql.Tx, b *store.Batch) (idRange, error) {
-	w := newRowWriter(ctx, tx, s.insDetection, s.insDetections, len(detectionCols), "detections")
+	w := newRowWriter(ctx, tx, &s.insDetections, len(detectionCols), "detections")
 	received := ts(b.Received)
 	var sb strings.Builder
 	for i := range b.Detections {
@@ -238,7 +388,7 @@ func (s *Store) insertDetections(ctx context.Context, tx *sql.Tx, b *store.Batch
 }
 
 func (s *Store) insertSummaries(ctx context.Context, tx *sql.Tx, b *store.Batch) (idRange, error) {
-	w := newRowWriter(ctx, tx, s.insSummary, s.insSummaries, len(summaryCols), "summaries")
+	w := newRowWriter(ctx, tx, &s.insSummaries, len(summaryCols), "summaries")
 	received := ts(b.Received)
 	for i := range b.Summaries {
 		f := &b.Summaries[i]

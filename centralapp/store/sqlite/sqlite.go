@@ -62,10 +62,14 @@ type Store struct {
 	w    *sql.DB // one connection: SQLite has one writer, and the pool queues the rest
 	r    *sql.DB // read-only pool, beside the writer thanks to WAL
 
-	// Inserts of one row and of rowsPerInsert rows: a multi-row INSERT
-	// pays statement overhead once per chunk.
-	insDetection, insDetections *sql.Stmt
-	insSummary, insSummaries    *sql.Stmt
+	// Multi-row inserts, one per chunkRows size.
+	insDetections, insSummaries inserts
+
+	// ingests hands batches to the ingester goroutine (group commit);
+	// closing ends it, and ingestDone tells it ended.
+	ingests    chan *ingestReq
+	closing    chan struct{}
+	ingestDone chan struct{}
 
 	// ck is the checkpointer's connection; wake asks it for a checkpoint
 	// (see committed), and stop and done end it.
@@ -132,6 +136,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	ckCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.wake, s.stop, s.done = make(chan struct{}, 1), stop, make(chan struct{})
 	go s.checkpointer(ckCtx)
+	s.ingests, s.closing, s.ingestDone = make(chan *ingestReq), make(chan struct{}), make(chan struct{})
+	go s.ingester()
 	return s, nil
 }
 
@@ -211,16 +217,11 @@ func (s *Store) init(ctx context.Context, log *slog.Logger) error {
 	if _, err := p.Up(ctx); err != nil {
 		return s.wrap("migrate", err)
 	}
-	for _, p := range []struct {
-		st **sql.Stmt
-		q  string
-	}{
-		{&s.insDetection, insertSQL("detections", detectionCols, 1)},
-		{&s.insDetections, insertSQL("detections", detectionCols, rowsPerInsert)},
-		{&s.insSummary, insertSQL("summaries", summaryCols, 1)},
-		{&s.insSummaries, insertSQL("summaries", summaryCols, rowsPerInsert)},
-	} {
-		if *p.st, err = s.w.PrepareContext(ctx, p.q); err != nil {
+	for i, n := range chunkRows {
+		if s.insDetections[i], err = s.w.PrepareContext(ctx, insertSQL("detections", detectionCols, n)); err != nil {
+			return s.wrap("open", err)
+		}
+		if s.insSummaries[i], err = s.w.PrepareContext(ctx, insertSQL("summaries", summaryCols, n)); err != nil {
 			return s.wrap("open", err)
 		}
 	}
@@ -231,6 +232,10 @@ func (s *Store) init(ctx context.Context, log *slog.Logger) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.closing != nil {
+			close(s.closing)
+			<-s.ingestDone
+		}
 		if s.stop != nil {
 			s.stop()
 			<-s.done
@@ -238,7 +243,7 @@ func (s *Store) Close() error {
 		if s.ck != nil {
 			errs = append(errs, s.ck.Close())
 		}
-		for _, st := range []*sql.Stmt{s.insDetection, s.insDetections, s.insSummary, s.insSummaries} {
+		for _, st := range append(s.insDetections[:], s.insSummaries[:]...) {
 			if st != nil {
 				errs = append(errs, st.Close())
 			}

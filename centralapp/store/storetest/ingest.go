@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -289,5 +290,54 @@ func testIngestConcurrent(t *testing.T, h *harness) {
 		if c := counts(t, s, member); c.Detections != batches*perBatch {
 			t.Errorf("%s: %+v", member, c)
 		}
+	}
+}
+
+// testIngestConcurrentInvalid sends good and invalid batches at once: a
+// backend that writes concurrent batches together must still refuse each
+// invalid one alone and keep every good one whole.
+func testIngestConcurrentInvalid(t *testing.T, h *harness) {
+	s := h.open(t)
+	const senders, batches, perBatch = 8, 10, 5
+	for m := range senders {
+		id := fmt.Sprintf("m%d", m)
+		addMember(t, s, id)
+		enrol(t, s, id, "c-"+id)
+	}
+	var wg sync.WaitGroup
+	for m := range senders {
+		wg.Go(func() {
+			member := fmt.Sprintf("m%d", m)
+			for i := range batches {
+				ds := make([]store.Detection, perBatch)
+				for j := range ds {
+					ds[j] = det{source: fmt.Sprintf("198.51.%d.%d", i, j)}.build(t)
+				}
+				bad := (m+i)%3 == 0
+				if bad {
+					ds[perBatch-1].Severity = 0 // breaks a constraint on the last row
+				}
+				_, err := s.IngestBatch(t.Context(), batch(member, batchID(i), at(time.Duration(i)*time.Second), ds))
+				switch {
+				case bad && !errors.Is(err, store.ErrInvalid):
+					t.Errorf("%s batch %d: err = %v, want ErrInvalid", member, i, err)
+				case !bad && err != nil:
+					t.Errorf("%s batch %d: %v", member, i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var want store.Counts
+	for m := range senders {
+		for i := range batches {
+			if (m+i)%3 != 0 {
+				want.Batches++
+				want.Detections += perBatch
+			}
+		}
+	}
+	if c := counts(t, s, ""); c != want {
+		t.Fatalf("counts = %+v, want %+v", c, want)
 	}
 }

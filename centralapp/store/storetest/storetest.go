@@ -55,6 +55,7 @@ func Run(t *testing.T, b Backend) {
 		{"IngestRefused", testIngestRefused},
 		{"IngestHealth", testIngestHealth},
 		{"IngestConcurrent", testIngestConcurrent},
+		{"IngestConcurrentInvalid", testIngestConcurrentInvalid},
 		{"DetectionFilters", testDetectionFilters},
 		{"DetectionPaging", testDetectionPaging},
 		{"Summaries", testSummaries},
