@@ -466,7 +466,9 @@ func (a *Aggregator) sweep() {
 		}
 		// A flood arrives in few batches: ties on arrival are broken by
 		// event time, then address, so that what stays is deterministic.
-		slices.SortFunc(all, func(x, y aged) int {
+		// Evict an eighth more than needed, so sweeps stay rare.
+		k := n - a.cfg.MaxSources*7/8
+		selectLeast(all, k, func(x, y aged) int {
 			if c := cmp.Compare(x.touched, y.touched); c != 0 {
 				return c
 			}
@@ -475,8 +477,7 @@ func (a *Aggregator) sweep() {
 			}
 			return x.addr.Compare(y.addr)
 		})
-		// Evict an eighth more than needed, so sweeps stay rare.
-		for _, x := range all[:n-a.cfg.MaxSources*7/8] {
+		for _, x := range all[:k] {
 			for _, ss := range a.st.Sources[x.addr].Sessions {
 				a.forget(ss)
 				a.sessions--
@@ -496,46 +497,59 @@ func (a *Aggregator) sweep() {
 // touched first, ties broken by event time, source and group so that what
 // stays is deterministic. The sources stay, until their profiles go idle.
 func (a *Aggregator) evictSessions() {
+	// The ordering keys are copied out of the sessions, so that comparing
+	// two rarely follows a pointer.
 	type aged struct {
-		addr netip.Addr
-		x    *session
+		confirmed bool
+		touched   int64
+		last      int64
+		addr      netip.Addr
+		x         *session
 	}
 	all := make([]aged, 0, a.sessions)
 	for addr, s := range a.st.Sources {
 		for _, x := range s.Sessions {
-			all = append(all, aged{addr, x})
+			all = append(all, aged{x.Qualified, x.Touched, x.Last, addr, x})
 		}
 	}
-	slices.SortFunc(all, func(p, q aged) int {
-		x, y := p.x, q.x
-		if x.Qualified != y.Qualified {
-			if x.Qualified {
+	k := len(all) - a.cfg.MaxSessions*7/8
+	selectLeast(all, k, func(p, q aged) int {
+		if p.confirmed != q.confirmed {
+			if p.confirmed {
 				return 1
 			}
 			return -1
 		}
-		if c := cmp.Compare(x.Touched, y.Touched); c != 0 {
+		if c := cmp.Compare(p.touched, q.touched); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(x.Last, y.Last); c != 0 {
+		if c := cmp.Compare(p.last, q.last); c != 0 {
 			return c
 		}
 		if c := p.addr.Compare(q.addr); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(x.Group, y.Group); c != 0 {
+		if c := cmp.Compare(p.x.Group, q.x.Group); c != 0 {
 			return c
 		}
-		return cmp.Compare(x.First, y.First)
+		return cmp.Compare(p.x.First, q.x.First)
 	})
-	gone := make(map[*session]bool)
-	for _, v := range all[:len(all)-a.cfg.MaxSessions*7/8] {
-		gone[v.x] = true
-		a.forget(v.x)
-	}
-	for _, v := range all[:len(all)-a.cfg.MaxSessions*7/8] {
-		s := a.st.Sources[v.addr]
-		s.Sessions = slices.DeleteFunc(s.Sessions, func(x *session) bool { return gone[x] })
+	gone := all[:k]
+	// Group the evicted by source, so each source's list is filtered once.
+	slices.SortFunc(gone, func(p, q aged) int { return p.addr.Compare(q.addr) })
+	for i := 0; i < len(gone); {
+		j := i + 1
+		for j < len(gone) && gone[j].addr == gone[i].addr {
+			j++
+		}
+		s := a.st.Sources[gone[i].addr]
+		for _, v := range gone[i:j] {
+			a.forget(v.x)
+			if n := slices.Index(s.Sessions, v.x); n >= 0 {
+				s.Sessions = slices.Delete(s.Sessions, n, n+1)
+			}
+		}
+		i = j
 	}
 	a.sessions -= len(gone)
 	a.st.Stats.EvictedSessions += int64(len(gone))

@@ -35,7 +35,8 @@ func Main(args []string, stdout, stderr io.Writer, run demo.Runner) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServe(stderr), newMembers(stdout), newAccounts(stdout), newPublish(stdout), newExport(stdout),
-		newDemo(stdout, stderr, run), newConfig(stdout))
+		newDemo(stdout, stderr, run), newConfig(stdout), newReport(stdout), newScan(stdout),
+		newCVE(stdout))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(stderr, "cyberalarm-central:", err)
 		return 1
@@ -79,6 +80,16 @@ func newServe(stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer svc.Close()
+			stopScans, err := scheduledScans(ctx, cfg, stderr)
+			if err != nil {
+				return err
+			}
+			defer stopScans()
+			if cfg.Role == service.RoleWorker {
+				// A worker stores from the queue; collectors and the
+				// API are served by ingest nodes.
+				return svc.Serve(ctx, nil)
+			}
 			ln, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
@@ -165,7 +176,7 @@ func newExport(stdout io.Writer) *cobra.Command {
 }
 
 func newDemo(stdout, stderr io.Writer, run demo.Runner) *cobra.Command {
-	var out, corpus, ref string
+	var out, corpus, ref, serve string
 	var feeds []string
 	var verbose bool
 	cmd := &cobra.Command{
@@ -178,7 +189,7 @@ default the corpus scenario traces), forwards over the real mTLS path on
 aggregation, writes DIR/detections.jsonl and prints where everything is.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := demo.Options{Out: out, Corpus: corpus, Run: run, Stdout: stdout}
+			o := demo.Options{Out: out, Corpus: corpus, Run: run, Stdout: stdout, Serve: serve}
 			if verbose {
 				o.Log = slog.New(slog.NewTextHandler(stderr, nil))
 			}
@@ -210,6 +221,7 @@ aggregation, writes DIR/detections.jsonl and prints where everything is.`,
 	fl.StringVar(&corpus, "corpus", "corpus", "the corpus folder, for the default feeds")
 	fl.StringVar(&ref, "ref-time", "2026-11-27T12:00:00Z", "reference time for stamps without a year (the corpus is of 27 November 2026)")
 	fl.BoolVarP(&verbose, "verbose", "v", false, "log what central and the collectors do")
+	fl.StringVar(&serve, "serve", "", "ADDR: run central on ADDR (e.g. 127.0.0.1:8443) and, after the outputs, keep serving the dashboard until interrupted")
 	return cmd
 }
 

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -28,10 +30,19 @@ type Config struct {
 	// DataDir holds the CA, the store and the session key.
 	DataDir string `yaml:"data_dir"`
 
+	// Role is what this node does: all, ingest (the API, publishing
+	// batches to the queue) or worker (storing from the queue, and the
+	// shared work under a lease).
+	Role  string `yaml:"role"`
+	Queue Queue  `yaml:"queue"`
+
 	Store     Store     `yaml:"store"`
 	Ingest    Ingest    `yaml:"ingest"`
 	Aggregate Aggregate `yaml:"aggregate"`
 	Log       Log       `yaml:"log"`
+	Web       Web       `yaml:"web"`
+	Reports   Reports   `yaml:"reports"`
+	Scan      Scan      `yaml:"scan"`
 
 	File string `yaml:"-"`
 	pos  map[string][2]int
@@ -39,9 +50,24 @@ type Config struct {
 
 // Store chooses the storage backend.
 type Store struct {
-	Driver        string `yaml:"driver"` // sqlite
+	Driver        string `yaml:"driver"` // sqlite or postgres
 	Path          string `yaml:"path"`   // sqlite: the database file
 	RetentionDays int    `yaml:"retention_days"`
+	// postgres: the connection string, or a file that holds it (read at
+	// load into DSN), and the pool size per node.
+	DSN      string `yaml:"dsn"`
+	DSNFile  string `yaml:"dsn_file"`
+	MaxConns int    `yaml:"max_conns"`
+}
+
+// Queue carries verified batches from the ingest API to the store.
+type Queue struct {
+	Driver       string        `yaml:"driver"` // inprocess or nats
+	URLs         []string      `yaml:"urls"`   // nats: the servers
+	Stream       string        `yaml:"stream"`
+	Replicas     int           `yaml:"replicas"`
+	DedupeWindow time.Duration `yaml:"dedupe_window"`
+	MaxAge       time.Duration `yaml:"max_age"`
 }
 
 // Ingest bounds what a collector may send.
@@ -61,6 +87,13 @@ type Aggregate struct {
 	CampaignWindow  time.Duration `yaml:"campaign_window"`
 	CampaignTTL     time.Duration `yaml:"campaign_ttl"`
 	PublishEvery    time.Duration `yaml:"publish_every"`
+}
+
+// Web configures the dashboard, served on Listen beside the API.
+type Web struct {
+	// Enabled is true unless the config says false.
+	Enabled       bool          `yaml:"enabled"`
+	EnrolTokenTTL time.Duration `yaml:"enrol_token_ttl"`
 }
 
 // Log sets up logging.
@@ -101,7 +134,7 @@ func Load(path string) (*Config, error) {
 
 // Parse is Load on the file's content.
 func Parse(path string, data []byte) (*Config, error) {
-	c := &Config{File: path}
+	c := &Config{File: path, Web: Web{Enabled: true}}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		var ye yaml.Error
@@ -117,7 +150,7 @@ func Parse(path string, data []byte) (*Config, error) {
 		positions(f.Docs[0].Body, "", c.pos, vals)
 	}
 	// The YAML decoder reports a bad duration without its place.
-	for _, k := range durations {
+	for _, k := range slices.Concat(durations, scanDurations) {
 		if v, ok := vals[k]; ok {
 			if _, err := time.ParseDuration(v); err != nil {
 				p := c.pos[k]
@@ -145,7 +178,10 @@ func Parse(path string, data []byte) (*Config, error) {
 }
 
 var durations = []string{"ingest.max_future", "ingest.max_age", "ingest.cert_lifetime",
-	"aggregate.campaign_window", "aggregate.campaign_ttl", "aggregate.publish_every"}
+	"aggregate.campaign_window", "aggregate.campaign_ttl", "aggregate.publish_every",
+	"queue.dedupe_window", "queue.max_age", "web.enrol_token_ttl",
+	"reports.period", "reports.block_for", "reports.silent_after",
+	"reports.smtp.timeout", "reports.smtp.backoff", "reports.smtp.max_backoff"}
 
 // positions records where each setting's value is written, and its text,
 // by dotted path.
@@ -191,12 +227,37 @@ func (c *Config) defaults(dir string) {
 		c.Store.Path = filepath.Join(c.DataDir, "central.db")
 	}
 	abs(&c.Store.Path)
+	abs(&c.Store.DSNFile)
 	if c.Store.RetentionDays == 0 {
 		c.Store.RetentionDays = 400
 	}
 	if c.Aggregate.PublishEvery == 0 {
 		c.Aggregate.PublishEvery = 5 * time.Minute
 	}
+	if c.Web.EnrolTokenTTL == 0 {
+		c.Web.EnrolTokenTTL = 7 * 24 * time.Hour
+	}
+	if c.Role == "" {
+		c.Role = "all"
+	}
+	if c.Queue.Driver == "" {
+		c.Queue.Driver = "inprocess"
+	}
+	if c.Queue.Stream == "" {
+		c.Queue.Stream = "INGEST"
+	}
+	if c.Queue.Replicas == 0 {
+		c.Queue.Replicas = 1
+	}
+	if c.Queue.DedupeWindow == 0 {
+		c.Queue.DedupeWindow = 10 * time.Minute
+	}
+	if c.Queue.MaxAge == 0 {
+		c.Queue.MaxAge = 72 * time.Hour
+	}
+	c.reportDefaults(dir)
+	c.scheduleDefaults(dir)
+	c.scanDefaults(dir)
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -219,9 +280,7 @@ func (c *Config) validate() error {
 			bad(fmt.Sprintf("hosts[%d]", i), "%q is not a host name or address", h)
 		}
 	}
-	if c.Store.Driver != "sqlite" {
-		bad("store.driver", "%q: only sqlite is built in", c.Store.Driver)
-	}
+	c.validateStore(bad)
 	if c.Store.RetentionDays < 1 {
 		bad("store.retention_days", "%d: at least 1", c.Store.RetentionDays)
 	}
@@ -242,6 +301,9 @@ func (c *Config) validate() error {
 			bad(path, "%s must not be negative", v)
 		}
 	}
+	if c.Web.EnrolTokenTTL < time.Minute || c.Web.EnrolTokenTTL > 30*24*time.Hour {
+		bad("web.enrol_token_ttl", "%s: want between 1m and 720h", c.Web.EnrolTokenTTL)
+	}
 	if c.Ingest.Rate < 0 {
 		bad("ingest.rate", "%g must not be negative", c.Ingest.Rate)
 	}
@@ -250,6 +312,10 @@ func (c *Config) validate() error {
 	default:
 		bad("log.level", "%q: want debug, info, warn or error", c.Log.Level)
 	}
+	c.validateQueue(bad)
+	c.validateReports(bad)
+	c.validateSchedule(bad)
+	c.validateScan(bad)
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q: want text or json", c.Log.Format)
 	}
@@ -267,4 +333,58 @@ func (c *Config) validate() error {
 		out[i] = e
 	}
 	return errors.Join(out...)
+}
+
+// validateQueue checks role: and queue:.
+func (c *Config) validateQueue(bad func(path, format string, args ...any)) {
+	q := &c.Queue
+	switch c.Role {
+	case "all", "ingest", "worker":
+	default:
+		bad("role", "%q: want all, ingest or worker", c.Role)
+	}
+	switch q.Driver {
+	case "inprocess":
+		if c.Role != "all" {
+			bad("role", "%q needs queue.driver: nats; with the in-process queue one node does everything", c.Role)
+		}
+	case "nats":
+		if len(q.URLs) == 0 {
+			bad("queue", "driver nats needs urls")
+		}
+		for i, u := range q.URLs {
+			pu, err := url.Parse(u)
+			if err != nil || pu.Host == "" || pu.Scheme != "nats" && pu.Scheme != "tls" {
+				bad("queue.urls", "item %d, %q, is not a NATS URL like nats://host:4222", i+1, u)
+			}
+		}
+	default:
+		bad("queue.driver", "%q: want inprocess or nats", q.Driver)
+	}
+	if !validStreamName(q.Stream) {
+		bad("queue.stream", "%q: want up to 64 letters, digits, '_' and '-'", q.Stream)
+	}
+	if q.Replicas < 1 || q.Replicas > 5 {
+		bad("queue.replicas", "%d: want 1 to 5 (3 in a 3-node cluster)", q.Replicas)
+	}
+	if q.DedupeWindow < 0 {
+		bad("queue.dedupe_window", "%s must not be negative", q.DedupeWindow)
+	}
+	if q.MaxAge < time.Minute {
+		bad("queue.max_age", "%s: at least 1m", q.MaxAge)
+	} else if q.DedupeWindow > q.MaxAge {
+		bad("queue.dedupe_window", "%s is longer than queue.max_age %s", q.DedupeWindow, q.MaxAge)
+	}
+}
+
+func validStreamName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

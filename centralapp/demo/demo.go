@@ -59,6 +59,10 @@ type Options struct {
 	Run    Runner
 	Log    *slog.Logger
 	Stdout io.Writer
+	// Serve, when set, is the address central listens on; after writing
+	// the outputs the demo keeps serving the dashboard there until ctx
+	// ends (see serveDashboard).
+	Serve string
 }
 
 // everyone are the scenarios of internet-wide scanners and bots, which hit
@@ -138,7 +142,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// A demo starts afresh: the previous run's state would make every
 	// member and batch a duplicate.
-	for _, p := range []string{"central", "collectors", "detections.jsonl"} {
+	for _, p := range []string{"central", "collectors", "detections.jsonl", "reports"} {
 		if err := os.RemoveAll(filepath.Join(out, p)); err != nil {
 			return err
 		}
@@ -157,7 +161,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer svc.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if o.Serve != "" {
+		addr = o.Serve
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
@@ -237,6 +245,16 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
+	reports, err := writeReports(ctx, svc, cfg, out, ids)
+	if err != nil {
+		return err
+	}
+	scanned, err := scanDemo(ctx, svc, cfg, out, o.Corpus, feeds)
+	if err != nil {
+		return fmt.Errorf("vulnerability scan: %w", err)
+	}
+	reports = append(reports, scanned...)
+
 	// 7. Where everything is.
 	counts, err := svc.Store.Counts(ctx, "")
 	if err != nil {
@@ -250,5 +268,11 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(o.Stdout, "stored: %d batches, %d detections, %d flow summaries\n", counts.Batches, counts.Detections, counts.Summaries)
 	fmt.Fprintf(o.Stdout, "cross-member campaigns: %d\n", len(campaigns))
 	fmt.Fprintf(o.Stdout, "detections: %s\n", path)
+	for _, line := range reports {
+		fmt.Fprintln(o.Stdout, line)
+	}
+	if o.Serve != "" {
+		return serveDashboard(ctx, svc, url, o.Stdout)
+	}
 	return nil
 }

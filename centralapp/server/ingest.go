@@ -60,7 +60,7 @@ func (s *Server) batches(w http.ResponseWriter, r *http.Request, id identity) {
 		writeError(w, rej.status, rej.msg)
 		return
 	}
-	dup, err := s.store.IngestBatch(r.Context(), b)
+	dup, err := s.ingest(r.Context(), b)
 	switch {
 	case errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):
 		s.metrics.batches.WithLabelValues("rejected", "revoked").Inc()

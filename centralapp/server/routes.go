@@ -41,6 +41,9 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	if s.web != nil {
+		mux.Handle("/", s.web)
+	}
 	return mux
 }
 

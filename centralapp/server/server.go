@@ -135,6 +135,13 @@ type Config struct {
 	// duplicate), on the request's goroutine after the commit: it must
 	// not block for long. The cross-member aggregator is wired here.
 	OnIngest func(store.Batch)
+	// Ingest, when set, takes each verified batch instead of
+	// Store.IngestBatch: central's queue (centralapp/queue), which answers
+	// once the batch is durable. It returns the store's errors, or any
+	// other for a retry.
+	Ingest func(context.Context, *store.Batch) (duplicate bool, err error)
+	// Web, when set, serves every path the API does not: the dashboard.
+	Web http.Handler
 	// Registry receives the server's metrics and is what /metrics serves;
 	// nil: a new registry with the Go and process collectors.
 	Registry *prometheus.Registry
@@ -156,6 +163,8 @@ type Server struct {
 	lifetime time.Duration
 	limits   Limits
 	onIngest func(store.Batch)
+	ingest   func(context.Context, *store.Batch) (bool, error)
+	web      http.Handler
 	registry *prometheus.Registry
 	metrics  *metrics
 	log      *slog.Logger
@@ -194,10 +203,15 @@ func New(cfg Config) (*Server, error) {
 		lifetime: cfg.CertLifetime,
 		limits:   cfg.Limits.withDefaults(),
 		onIngest: cfg.OnIngest,
+		ingest:   cfg.Ingest,
+		web:      cfg.Web,
 		registry: cfg.Registry,
 		log:      cfg.Logger,
 		shutdown: cfg.ShutdownTimeout,
 		now:      cfg.Now,
+	}
+	if s.ingest == nil {
+		s.ingest = s.store.IngestBatch
 	}
 	s.tls.MinVersion = tls.VersionTLS13
 	s.tls.MaxVersion = 0

@@ -13,18 +13,21 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/aggregate"
 	"github.com/cyberalarm/cyberalarm/centralapp/auth"
 	"github.com/cyberalarm/cyberalarm/centralapp/config"
 	"github.com/cyberalarm/cyberalarm/centralapp/pki"
+	"github.com/cyberalarm/cyberalarm/centralapp/queue"
 	"github.com/cyberalarm/cyberalarm/centralapp/server"
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
-	"github.com/cyberalarm/cyberalarm/centralapp/store/sqlite"
+	"github.com/cyberalarm/cyberalarm/centralapp/web"
 	"github.com/cyberalarm/cyberalarm/detect"
 	"github.com/cyberalarm/cyberalarm/detect/update"
 )
@@ -39,8 +42,20 @@ type Service struct {
 	Agg   *aggregate.Aggregator
 	srv   *server.Server
 
-	mu             sync.Mutex // serialises Flush
+	// q carries verified batches to the store; js is q on a JetStream
+	// cluster (nil with the in-process queue), and lease elects the node
+	// that runs the shared work.
+	q     queue.Queue
+	js    *queue.JetStream
+	lease queue.Lease
+
+	leading        atomic.Bool
+	emptyAggregate []byte        // an empty aggregator's state, to start afresh as leader
+	testLeaseTTL   time.Duration // tests shorten the lease
+
+	mu             sync.Mutex // serialises Flush; with js, the aggregation feed too
 	lastIndicators []byte
+	fed            uint64 // with js: the stream sequence the aggregator has seen up to
 }
 
 // Open opens central's state under cfg.DataDir, creating it on first use.
@@ -57,7 +72,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Service
 			s.Close()
 		}
 	}()
-	if s.Store, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.Store.Path, Logger: log}); err != nil {
+	if s.Store, err = openStore(ctx, cfg, log); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	if s.CA, err = pki.Open(filepath.Join(cfg.DataDir, "ca"), pki.Options{}); err != nil {
@@ -75,8 +90,17 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Service
 	}); err != nil {
 		return nil, err
 	}
-	if err := s.restoreAggregate(ctx); err != nil {
+	if s.emptyAggregate, err = s.Agg.MarshalBinary(); err != nil {
 		return nil, err
+	}
+	if err := s.openQueue(ctx); err != nil {
+		return nil, err
+	}
+	// On a cluster the leader of the shared work loads the state.
+	if s.js == nil {
+		if err := s.restoreAggregate(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.syncRevocations(ctx); err != nil {
 		return nil, err
@@ -85,13 +109,22 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Service
 	if err != nil {
 		return nil, err
 	}
+	var dashboard http.Handler
+	if cfg.Web.Enabled {
+		if dashboard, err = web.New(web.Config{
+			Store: s.Store, Auth: s.Auth, Admin: s, Key: key, CAFingerprint: s.CA.CAFingerprint(),
+			EnrolTokenTTL: cfg.Web.EnrolTokenTTL, Logger: log,
+		}); err != nil {
+			return nil, err
+		}
+	}
 	s.srv, err = server.New(server.Config{
 		Store: s.Store, CA: s.CA, TLS: tlsConf, Auth: s.Auth, CertLifetime: cfg.Ingest.CertLifetime,
 		Limits: server.Limits{
 			MaxBody: cfg.Ingest.MaxBodyMiB << 20, MaxDecoded: cfg.Ingest.MaxDecodedMiB << 20,
 			MaxFuture: cfg.Ingest.MaxFuture, MaxAge: cfg.Ingest.MaxAge, Rate: cfg.Ingest.Rate, Burst: cfg.Ingest.Burst,
 		},
-		OnIngest: s.observe, Logger: log,
+		Ingest: s.q.Publish, Web: dashboard, Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -204,6 +237,22 @@ func (s *Service) NewEnrolToken(ctx context.Context, member string, ttl time.Dur
 	return token, nil
 }
 
+// RevokeCollector revokes a collector: the store refuses its batches at
+// once, and the TLS layer its handshakes.
+func (s *Service) RevokeCollector(ctx context.Context, id string) error {
+	if err := s.Store.RevokeCollector(ctx, id, time.Now().UTC()); err != nil {
+		return err
+	}
+	c, err := s.Store.Collector(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.CertSerial == "" {
+		return nil
+	}
+	return s.CA.Revoke(c.CertSerial)
+}
+
 // syncRevocations loads the revoked certificates into the CA's set, so the
 // TLS layer refuses them at the handshake.
 func (s *Service) syncRevocations(ctx context.Context) error {
@@ -243,21 +292,13 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 			}
 		}()
 	}
-	every(s.cfg.Aggregate.PublishEvery, func(ctx context.Context) error { return s.Flush(ctx, time.Now()) }, "aggregation")
+	wg.Go(func() { s.work(loopCtx) })
 	every(10*time.Second, s.syncRevocations, "revocation sync")
-	every(time.Hour, func(ctx context.Context) error {
-		n, err := s.Store.Retain(ctx, time.Now().AddDate(0, 0, -s.cfg.Store.RetentionDays))
-		if n > 0 {
-			s.log.Info("retention", "deleted", n)
-		}
-		return err
-	}, "retention")
-	err := s.srv.Serve(ctx, ln)
+	err := s.serve(ctx, ln)
+	// The shared work ends with a last flush, after the server answered
+	// its last batch.
 	cancel()
 	wg.Wait()
-	if ferr := s.Flush(context.WithoutCancel(ctx), time.Now()); ferr != nil {
-		s.log.Error("final aggregation flush", "err", ferr)
-	}
 	return err
 }
 
@@ -312,9 +353,15 @@ func (s *Service) saveAggregate() error {
 
 // Close saves the aggregation state and releases the store.
 func (s *Service) Close() {
+	if s.q != nil {
+		s.q.Close()
+	}
 	if s.srv != nil {
-		if err := s.saveAggregate(); err != nil {
-			s.log.Error("saving aggregation state", "err", err)
+		// On a cluster the leader saved the state in the stream's store.
+		if s.js == nil {
+			if err := s.saveAggregate(); err != nil {
+				s.log.Error("saving aggregation state", "err", err)
+			}
 		}
 		s.srv.Close()
 	}

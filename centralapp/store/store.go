@@ -283,6 +283,34 @@ type Report struct {
 	PDF         []byte
 }
 
+// Outcomes of a [Delivery].
+const (
+	DeliverySent   = "sent"
+	DeliveryFailed = "failed"
+)
+
+// Delivery is one attempt to mail a report to one recipient. ID and
+// MemberID (the report's member) are set by the store.
+type Delivery struct {
+	ID        int64 // rises with insertion
+	ReportID  string
+	MemberID  string
+	Recipient string
+	Attempt   int // 1 for the first attempt at this recipient
+	Time      time.Time
+	Outcome   string // DeliverySent or DeliveryFailed
+	Error     string // why it failed; "" when sent
+}
+
+// DeliveryFilter selects deliveries, ordered by ID. Zero fields do not
+// filter.
+type DeliveryFilter struct {
+	ReportID string
+	MemberID string    // "" for all members and the cross-member reports
+	Since    time.Time // attempts at or after
+	Limit    int       // DefaultLimit when 0; at most MaxLimit
+}
+
 // Store is central's storage. See the package documentation for the
 // contracts every implementation keeps.
 type Store interface {
@@ -388,6 +416,14 @@ type Store interface {
 	Reports(ctx context.Context, memberID string) ([]Report, error)
 	// Report returns the report with id, bodies included, or ErrNotFound.
 	Report(ctx context.Context, id string) (Report, error)
+
+	// PutDelivery records one attempt to mail a report. ErrNotFound if
+	// the report does not exist; ErrInvalid without a recipient, a time, an
+	// attempt ≥ 1 or a known outcome, or unless exactly the failed
+	// attempts carry an Error.
+	PutDelivery(ctx context.Context, d Delivery) error
+	// Deliveries returns the attempts that match f, by ID.
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
 
 	// Retain deletes detections, flow summaries and batch ids received
 	// before before, in short transactions so ingest is not held up, and

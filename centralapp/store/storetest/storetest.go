@@ -65,6 +65,7 @@ func Run(t *testing.T, b Backend) {
 		{"Campaigns", testCampaigns},
 		{"Releases", testReleases},
 		{"Reports", testReports},
+		{"Deliveries", testDeliveries},
 		{"Retain", testRetain},
 		{"Reopen", testReopen},
 		{"CloseTwice", testCloseTwice},

@@ -1,0 +1,42 @@
+// Package postgres is central's PostgreSQL store (PostgreSQL 15 or later),
+// for deployments that run central as several nodes on one database. It
+// keeps the contracts of package store and passes its conformance suite,
+// store/storetest.
+//
+// Connections are pgx (jackc/pgx/v5) connections pooled by database/sql
+// (sqldriver.go); queries use pgx directly, with COPY for ingest. goose
+// migrates the schema from files embedded in the binary, under an advisory
+// lock, so nodes that start together migrate once.
+//
+// Schema choices (migrations/00001_central.sql):
+//
+//   - Times are timestamptz, addresses inet (which sorts as netip.Addr
+//     does), techniques and related addresses arrays. Identifiers that
+//     reads return sorted are COLLATE "C": bytewise, as in SQLite.
+//   - Detections and summaries are partitioned by month of received time,
+//     central's clock. Partitions are made as months come, a month ahead,
+//     as tables that are then attached (no lock that blocks queries);
+//     retention detaches and drops whole months and deletes what is left
+//     before the cutoff row-wise, in transactions of a few thousand rows.
+//   - Timestamps have BRIN indexes: a few pages per month, cheap to keep
+//     at ingest, and exact enough because received follows insertion and
+//     last_seen nearly does. A member's rows are paged through a btree on
+//     (member_id, id). As in the SQLite store there is no index led by
+//     source: windowed reads (SourceActivity, SourceMembers) start from
+//     the time index, and an index on source would take scattered inserts
+//     from every batch.
+//   - Ids come from sequences and rise in commit order: ingest takes them
+//     under an advisory lock held to commit (see ingestLockID), so a
+//     reader paging by id never passes a row that commits later.
+//   - A batch row is the dedupe key (INSERT ... ON CONFLICT DO NOTHING on
+//     (collector_id, batch_id)) and records how many detections and
+//     summaries the batch brought, so Counts sums batch rows instead of
+//     counting the large tables.
+//   - Hourly rollups per member, rule and source (detection_rollups), by
+//     last seen, are kept in the ingest transaction, for reports and the
+//     dashboard; see Rollups.
+//
+// Several nodes may share the database: partition DDL and releases are
+// serialised by advisory locks, enrolment tokens by row locks, and a node
+// that finds a partition gone (another node's retention) makes it again.
+package postgres

@@ -1,0 +1,326 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/cyberalarm/cyberalarm/centralapp/store"
+)
+
+// ingestLockID is the advisory lock an ingest transaction holds from its
+// first detection or summary id until it commits. Ids then rise in commit
+// order, which keyset paging (id > last seen) needs: with ids taken in
+// parallel, a transaction holding low ids could commit after a reader had
+// paged past them, and the reader would never see its rows. What runs
+// before the lock (the collector check, the dedupe insert) runs in
+// parallel; the lock is taken before any row lock ingest can contend on
+// (collector last seen, rollups, health), so no two ingests deadlock.
+const ingestLockID = 0x63615f696e677374 // "ca_ingst"
+
+var (
+	detectionCols = []string{"member_id", "collector_id", "batch_id", "rule_id", "rule_name", "severity", "techniques",
+		"source_ip", "destination_ip", "destination_port", "related_ips", "distinct_sources", "count", "first_seen",
+		"last_seen", "received", "raw"}
+	summaryCols = []string{"member_id", "collector_id", "minute", "source_ip", "destination_port", "transport",
+		"event_type", "device", "dataset", "count", "destination", "received"}
+)
+
+// IngestBatch implements store.Store. Rows go in with COPY, and the
+// detections' hourly rollups, the collector's last seen time and health in
+// the same transaction.
+func (s *Store) IngestBatch(ctx context.Context, b *store.Batch) (duplicate bool, err error) {
+	op := "ingest batch " + b.CollectorID + "/" + b.ID
+	if err := validate(b); err != nil {
+		return false, s.wrap(op, err)
+	}
+	var health []byte
+	if b.Health != nil {
+		if health, err = json.Marshal(b.Health); err != nil {
+			return false, s.wrap(op, err)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		if err := s.ensureMonth(ctx, b.Received); err != nil {
+			return false, s.wrap(op, err)
+		}
+		duplicate, err = s.ingest(ctx, b, health)
+		if attempt == 0 && isNoPartition(err) {
+			// Another node dropped a partition this store knew.
+			s.forget(monthOf(b.Received))
+			continue
+		}
+		return duplicate, s.wrap(op, err)
+	}
+}
+
+// validate checks what the schema's constraints check, so a bad record is
+// named by its place in the batch; the constraints stay as the backstop.
+func validate(b *store.Batch) error {
+	if b.ID == "" || b.CollectorID == "" || b.MemberID == "" || b.Received.IsZero() {
+		return fmt.Errorf("%w: batch needs an id, collector, member and received time", store.ErrInvalid)
+	}
+	for i := range b.Detections {
+		d := &b.Detections[i]
+		bad := func(what string, args ...any) error {
+			return fmt.Errorf("%w: detections[%d]: %s", store.ErrInvalid, i, fmt.Sprintf(what, args...))
+		}
+		switch {
+		case d.MemberID != "" && d.MemberID != b.MemberID:
+			return bad("member %q in a batch of %q", d.MemberID, b.MemberID)
+		case d.RuleID == "" || d.RuleName == "":
+			return bad("no rule id or name")
+		case d.Severity < 1 || d.Severity > 100:
+			return bad("severity %d is not in 1-100", d.Severity)
+		case d.Count < 1:
+			return bad("count %d is below 1", d.Count)
+		case d.DistinctSources < 0:
+			return bad("distinct sources %d is negative", d.DistinctSources)
+		case d.FirstSeen.IsZero() || d.LastSeen.IsZero():
+			return bad("first or last seen not set")
+		case d.LastSeen.Before(d.FirstSeen):
+			return bad("last seen before first seen")
+		case len(d.Raw) == 0:
+			return bad("no raw JSON")
+		}
+		for _, t := range d.Techniques {
+			if t == "" {
+				return bad("empty technique")
+			}
+		}
+		for _, a := range d.Related {
+			if !a.IsValid() {
+				return bad("invalid related address")
+			}
+		}
+	}
+	for i := range b.Summaries {
+		f := &b.Summaries[i]
+		switch {
+		case f.Minute.IsZero():
+			return fmt.Errorf("%w: summaries[%d]: no minute", store.ErrInvalid, i)
+		case !f.SourceIP.IsValid():
+			return fmt.Errorf("%w: summaries[%d]: no source", store.ErrInvalid, i)
+		case f.Count < 1:
+			return fmt.Errorf("%w: summaries[%d]: count %d is below 1", store.ErrInvalid, i, f.Count)
+		}
+	}
+	return nil
+}
+
+func (s *Store) ingest(ctx context.Context, b *store.Batch, health []byte) (duplicate bool, err error) {
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		var member string
+		var revoked pgtype.Timestamptz
+		err := tx.QueryRow(ctx, "SELECT member_id, revoked FROM collectors WHERE id = $1", b.CollectorID).
+			Scan(&member, &revoked)
+		switch {
+		case err != nil:
+			return notFound(err)
+		case member != b.MemberID:
+			return fmt.Errorf("%w: collector %s belongs to member %q, not %q", store.ErrInvalid, b.CollectorID, member, b.MemberID)
+		case revoked.Valid:
+			return store.ErrRevoked
+		}
+		// A batch being ingested by another transaction blocks this
+		// insert until that one ends: then it is a duplicate, or, if
+		// that one rolled back, this one goes ahead.
+		tag, err := tx.Exec(ctx, `INSERT INTO batches (collector_id, batch_id, member_id, seq, created, received,
+			detections, summaries) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+			b.CollectorID, b.ID, b.MemberID, int64(b.Seq), b.Created, b.Received, len(b.Detections), len(b.Summaries))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			duplicate = true
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(ingestLockID)); err != nil {
+			return err
+		}
+		if err := copyDetections(ctx, tx, b); err != nil {
+			return err
+		}
+		if err := copySummaries(ctx, tx, b); err != nil {
+			return err
+		}
+		if err := rollUp(ctx, tx, b); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "UPDATE collectors SET last_seen = greatest(last_seen, $1) WHERE id = $2",
+			b.Received, b.CollectorID); err != nil {
+			return err
+		}
+		if b.Health == nil {
+			return nil
+		}
+		return putHealth(ctx, tx, b, health)
+	})
+	return duplicate, err
+}
+
+func copyDetections(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
+	if len(b.Detections) == 0 {
+		return nil
+	}
+	row := make([]any, len(detectionCols))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"detections"}, detectionCols, pgx.CopyFromSlice(len(b.Detections),
+		func(i int) ([]any, error) {
+			d := &b.Detections[i]
+			var port any
+			if d.DestinationPort != 0 {
+				port = int32(d.DestinationPort)
+			}
+			techniques := d.Techniques
+			if techniques == nil {
+				techniques = []string{}
+			}
+			var related []netip.Addr
+			if len(d.Related) > 0 {
+				related = make([]netip.Addr, len(d.Related))
+				for j, a := range d.Related {
+					related[j] = addr(a)
+				}
+			}
+			row[0], row[1], row[2], row[3], row[4], row[5], row[6] = b.MemberID, b.CollectorID, b.ID, d.RuleID,
+				d.RuleName, int16(d.Severity), techniques
+			row[7], row[8], row[9], row[10], row[11], row[12] = addr(d.Source), addr(d.Destination), port, related,
+				int32(d.DistinctSources), d.Count
+			row[13], row[14], row[15], row[16] = d.FirstSeen, d.LastSeen, b.Received, []byte(d.Raw)
+			return row, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("detections: %w", err)
+	}
+	return nil
+}
+
+func copySummaries(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
+	if len(b.Summaries) == 0 {
+		return nil
+	}
+	row := make([]any, len(summaryCols))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"summaries"}, summaryCols, pgx.CopyFromSlice(len(b.Summaries),
+		func(i int) ([]any, error) {
+			f := &b.Summaries[i]
+			row[0], row[1], row[2], row[3], row[4], row[5] = b.MemberID, b.CollectorID, f.Minute, addr(f.SourceIP),
+				int32(f.DestinationPort), f.Transport
+			row[6], row[7], row[8], row[9], row[10], row[11] = f.EventType, f.Device, f.Dataset, f.Count, f.Destination,
+				b.Received
+			return row, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("summaries: %w", err)
+	}
+	return nil
+}
+
+// rollupKey is one hourly rollup of a batch's member.
+type rollupKey struct {
+	hour   time.Time
+	rule   string
+	source netip.Addr
+}
+
+type rollupVal struct {
+	detections, count   int64
+	firstSeen, lastSeen time.Time
+}
+
+// rollUp adds the batch's detections to their hourly rollups: grouped
+// here, then one upsert of a row per group, in key order.
+func rollUp(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
+	if len(b.Detections) == 0 {
+		return nil
+	}
+	groups := make(map[rollupKey]*rollupVal)
+	for i := range b.Detections {
+		d := &b.Detections[i]
+		k := rollupKey{d.LastSeen.UTC().Truncate(time.Hour), d.RuleID, addr(d.Source)}
+		v := groups[k]
+		if v == nil {
+			v = &rollupVal{firstSeen: d.FirstSeen, lastSeen: d.LastSeen}
+			groups[k] = v
+		}
+		v.detections++
+		v.count += d.Count
+		if d.FirstSeen.Before(v.firstSeen) {
+			v.firstSeen = d.FirstSeen
+		}
+		if d.LastSeen.After(v.lastSeen) {
+			v.lastSeen = d.LastSeen
+		}
+	}
+	keys := make([]rollupKey, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b rollupKey) int {
+		return cmp.Or(a.hour.Compare(b.hour), cmp.Compare(a.rule, b.rule), a.source.Compare(b.source))
+	})
+	n := len(keys)
+	hours, rules, sources := make([]time.Time, n), make([]string, n), make([]netip.Addr, n)
+	dets, counts := make([]int64, n), make([]int64, n)
+	firsts, lasts := make([]time.Time, n), make([]time.Time, n)
+	for i, k := range keys {
+		v := groups[k]
+		hours[i], rules[i], sources[i] = k.hour, k.rule, k.source
+		dets[i], counts[i], firsts[i], lasts[i] = v.detections, v.count, v.firstSeen, v.lastSeen
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO detection_rollups AS r (hour, member_id, rule_id, source_ip, detections, count,
+			first_seen, last_seen)
+		SELECT u.hour, $1, u.rule, u.source, u.n, u.c, u.f, u.l
+		FROM unnest($2::timestamptz[], $3::text[], $4::inet[], $5::bigint[], $6::bigint[], $7::timestamptz[],
+			$8::timestamptz[]) AS u (hour, rule, source, n, c, f, l)
+		ON CONFLICT (hour, member_id, rule_id, source_ip) DO UPDATE SET detections = r.detections + excluded.detections,
+			count = r.count + excluded.count, first_seen = least(r.first_seen, excluded.first_seen),
+			last_seen = greatest(r.last_seen, excluded.last_seen)`,
+		b.MemberID, hours, rules, sources, dets, counts, firsts, lasts)
+	if err != nil {
+		return fmt.Errorf("rollups: %w", err)
+	}
+	return nil
+}
+
+// putHealth keeps the collector's newest health report and each device's
+// latest time: batches may arrive out of order.
+func putHealth(ctx context.Context, tx pgx.Tx, b *store.Batch, health []byte) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO collector_health AS h (collector_id, time, health) VALUES ($1, $2, $3)
+		ON CONFLICT (collector_id) DO UPDATE SET time = excluded.time, health = excluded.health
+		WHERE excluded.time >= h.time`, b.CollectorID, b.Health.Time, health); err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	if len(b.Health.Devices) == 0 {
+		return nil
+	}
+	// One row per device: an upsert may not touch a row twice.
+	latest := make(map[string]int, len(b.Health.Devices))
+	var devices, datasets []string
+	var seen []time.Time
+	for _, d := range b.Health.Devices {
+		if i, ok := latest[d.Device]; ok {
+			if !d.LastSeen.Before(seen[i]) {
+				datasets[i], seen[i] = d.Dataset, d.LastSeen
+			}
+			continue
+		}
+		latest[d.Device] = len(devices)
+		devices, datasets, seen = append(devices, d.Device), append(datasets, d.Dataset), append(seen, d.LastSeen)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO device_health AS h (collector_id, device, dataset, last_seen)
+		SELECT $1, u.device, u.dataset, u.last_seen FROM unnest($2::text[], $3::text[], $4::timestamptz[])
+			AS u (device, dataset, last_seen)
+		ON CONFLICT (collector_id, device) DO UPDATE SET dataset = excluded.dataset, last_seen = excluded.last_seen
+		WHERE excluded.last_seen >= h.last_seen`, b.CollectorID, devices, datasets, seen)
+	if err != nil {
+		return fmt.Errorf("device health: %w", err)
+	}
+	return nil
+}
