@@ -104,6 +104,28 @@ func BenchmarkRecompute10M(b *testing.B) {
 	}
 }
 
+// BenchmarkCampaigns10M answers the campaign query once 10M observations
+// have been aggregated (as they arrived: that cost is BenchmarkAdd's): what
+// a report or the dashboard pays for campaigns over 10M stored detections.
+func BenchmarkCampaigns10M(b *testing.B) {
+	const total = 10_000_000
+	g := newGenerator(1 << 18)
+	a := mustNew(b, Config{Now: func() time.Time { return g.t }})
+	batch := make([]Observation, 4096)
+	for done := 0; done < total; done += len(batch) {
+		g.fill(batch)
+		if err := a.Add(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	var n int
+	for b.Loop() {
+		n = len(a.Campaigns(time.Time{}))
+	}
+	b.ReportMetric(float64(n), "campaigns")
+}
+
 // BenchmarkGenerate is the generator's own cost, to subtract.
 func BenchmarkGenerate(b *testing.B) {
 	g := newGenerator(1 << 18)

@@ -80,11 +80,21 @@ func newServe(stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer svc.Close()
-			stopScans, err := scheduledScans(ctx, cfg, stderr)
-			if err != nil {
-				return err
+			if cfg.OpsListen != "" {
+				ops, err := net.Listen("tcp", cfg.OpsListen)
+				if err != nil {
+					return fmt.Errorf("ops_listen: %w", err)
+				}
+				opsCtx, stopOps := context.WithCancel(ctx)
+				opsDone := make(chan error, 1)
+				go func() { opsDone <- svc.ServeOps(opsCtx, ops) }()
+				defer func() {
+					stopOps()
+					if err := <-opsDone; err != nil {
+						fmt.Fprintln(stderr, "ops_listen:", err)
+					}
+				}()
 			}
-			defer stopScans()
 			if cfg.Role == service.RoleWorker {
 				// A worker stores from the queue; collectors and the
 				// API are served by ingest nodes.

@@ -131,6 +131,8 @@ func newScan(stdout io.Writer) *cobra.Command {
 				if err := svc.Store.PutReport(ctx, o.Stored); err != nil {
 					return fmt.Errorf("storing the report: %w", err)
 				}
+				fmt.Fprintf(stdout, "report %s (%s, %s to %s) stored\n", o.Stored.ID, o.Stored.Kind,
+					o.Stored.PeriodStart.Format(time.RFC3339), o.Stored.PeriodEnd.Format(time.RFC3339))
 				files, err := o.WriteFiles(out)
 				for _, f := range files {
 					fmt.Fprintln(stdout, f)
@@ -344,28 +346,4 @@ func newScan(stdout io.Writer) *cobra.Command {
 
 	cmd.AddCommand(run, rep, target, sched, kill, resume, audit)
 	return cmd
-}
-
-// scheduledScans runs the members' scan schedules beside serve when
-// scan.enabled, on a single-node central (role all) only: with several
-// nodes each would scan. It returns a func that stops them and waits.
-func scheduledScans(ctx context.Context, cfg *config.Config, logw io.Writer) (stop func(), err error) {
-	if !cfg.Scan.Enabled || cfg.Role != "all" {
-		return func() {}, nil
-	}
-	sc, err := scan.Open(ctx, cfg.Scan, logger(logw, cfg.Log).With("part", "scan"))
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc.Schedule(ctx, time.Minute)
-	}()
-	return func() {
-		cancel()
-		<-done
-		sc.Close()
-	}, nil
 }

@@ -24,6 +24,9 @@ import (
 type Config struct {
 	// Listen is where collectors (mTLS) and the API are served.
 	Listen string `yaml:"listen"`
+	// OpsListen, if set, is where /healthz and /metrics are served in
+	// plain HTTP, for operators' probes: the only port of a worker.
+	OpsListen string `yaml:"ops_listen"`
 	// Hosts are the names and addresses in central's server certificate,
 	// beside localhost, 127.0.0.1 and ::1.
 	Hosts []string `yaml:"hosts"`
@@ -274,6 +277,13 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port", c.Listen)
+	}
+	if c.OpsListen != "" {
+		if _, _, err := net.SplitHostPort(c.OpsListen); err != nil {
+			bad("ops_listen", "%q is not host:port", c.OpsListen)
+		} else if c.OpsListen == c.Listen && c.Role != "worker" {
+			bad("ops_listen", "%q is listen's address too; give it a port of its own", c.OpsListen)
+		}
 	}
 	for i, h := range c.Hosts {
 		if h == "" || strings.ContainsAny(h, " /:") && net.ParseIP(h) == nil {

@@ -43,3 +43,19 @@ func TestQueue(t *testing.T) {
 		}
 	}
 }
+
+func TestOpsListen(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("role: worker\nops_listen: 127.0.0.1:9443\nqueue:\n  driver: nats\n  urls: [nats://127.0.0.1:4222]\n"))
+	if err != nil || c.OpsListen != "127.0.0.1:9443" {
+		t.Fatalf("ops_listen %q, %v", c.OpsListen, err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"ops_listen: nowhere\n", `c.yaml:1:13: ops_listen: "nowhere" is not host:port`},
+		{"listen: 127.0.0.1:8443\nops_listen: 127.0.0.1:8443\n", `c.yaml:2:13: ops_listen: "127.0.0.1:8443" is listen's address too`},
+	} {
+		_, err := Parse("c.yaml", []byte(tc.in))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: got %v\nwant %s", tc.in, err, tc.want)
+		}
+	}
+}

@@ -151,8 +151,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	// 1. Central, on embedded SQLite, on a loopback port.
-	cfg, err := config.Parse(filepath.Join(out, "central.yaml"), []byte("listen: 127.0.0.1:0\ndata_dir: central\naggregate:\n  publish_every: 1s\n"))
+	// 1. Central, on embedded SQLite, on a loopback port. Scanning is on,
+	// so that the dashboard shows the demo scan's findings.
+	cfg, err := config.Parse(filepath.Join(out, "central.yaml"),
+		[]byte("listen: 127.0.0.1:0\ndata_dir: central\naggregate:\n  publish_every: 1s\nscan:\n  enabled: true\n"))
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,14 @@ func newStore(t testing.TB) store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	enrolAll(t, st)
+	return st
+}
+
+// enrolAll adds members m1-m3 and their collectors c-m1 to c-m3 to st.
+func enrolAll(t testing.TB, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
 	now := time.Now().UTC()
 	for _, m := range members {
 		if err := st.AddMember(ctx, store.Member{ID: m, Name: m, TimeZone: "UTC", Created: now}); err != nil {
@@ -46,7 +54,6 @@ func newStore(t testing.TB) store.Store {
 			t.Fatal(err)
 		}
 	}
-	return st
 }
 
 // batchOf returns a verified batch of member's collector with n

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,5 +148,55 @@ func TestReportNoScan(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	if _, err := BuildReport(context.Background(), e.store, threat, nil, member, now); err == nil || !strings.Contains(err.Error(), "no finished scan") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestLatestScan: the latest scan and the one before are the last two that
+// finished, stepping over refused, failed and running ones.
+func TestLatestScan(t *testing.T) {
+	now := time.Date(2026, 11, 9, 8, 0, 0, 0, time.UTC)
+	e := newEnv(t, nil, nil)
+	ctx := t.Context()
+	port := func(p uint16) Finding {
+		return Finding{Check: "port.open", Kind: KindPort, Host: "www.northfield.test", Addr: mustAddr("203.0.113.10"), Port: p, Title: "open"}
+	}
+	storedRun(t, e.store, "01JRUN0000000000000000000A", now.AddDate(0, 0, -14), []Finding{port(22), port(23)})
+	storedRun(t, e.store, "01JRUN0000000000000000000B", now.AddDate(0, 0, -7), []Finding{port(22), port(80)})
+	for i, status := range []string{StatusRefused, StatusFailed, StatusRunning} {
+		r := Run{ID: "01JRUN0000000000000000000" + string(rune('C'+i)), MemberID: member, By: "schedule", Started: now.Add(time.Duration(i-3) * time.Hour), Status: StatusRunning}
+		if err := e.store.StartRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if status != StatusRunning {
+			r.Finished, r.Status = r.Started.Add(time.Minute), status
+			if err := e.store.FinishRun(ctx, r, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	l, err := LatestScan(ctx, e.store, member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Run.ID != "01JRUN0000000000000000000B" || l.Previous == nil || l.Previous.ID != "01JRUN0000000000000000000A" {
+		t.Fatalf("latest %s, previous %+v", l.Run.ID, l.Previous)
+	}
+	type row struct {
+		Port   uint16
+		Status string
+	}
+	var got []row
+	for _, f := range l.Findings {
+		got = append(got, row{f.Port, f.Status})
+	}
+	for _, f := range l.Fixed {
+		got = append(got, row{f.Port, FindingFixed})
+	}
+	want := []row{{22, FindingStillOpen}, {80, FindingNew}, {23, FindingFixed}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("findings (-want +got):\n%s", d)
+	}
+	if _, err := LatestScan(ctx, e.store, "nobody"); !errors.Is(err, ErrNoScan) {
+		t.Errorf("a member never scanned: %v, want ErrNoScan", err)
 	}
 }

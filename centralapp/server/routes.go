@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/auth"
@@ -46,6 +47,18 @@ func (s *Server) routes() http.Handler {
 	}
 	return mux
 }
+
+// Ops serves /healthz and /metrics alone, for the operators' port
+// (ops_listen): the only one of a worker, which serves no API.
+func (s *Server) Ops() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Registry is the registry /metrics serves, for the node's own metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // identity is the collector a request comes from.
 type identity struct {

@@ -5,11 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/queue"
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/postgres"
 )
 
 // Roles of a node (config role:).
@@ -27,13 +30,25 @@ const leaseTTL = 15 * time.Second
 const aggregateState = "aggregate"
 
 // openQueue opens the queue and the lease of shared work that cfg asks
-// for. With the in-process queue a batch is stored, and fed to the
-// aggregator, before the collector is answered.
+// for. With the in-process queue a batch is stored before the collector is
+// answered; on SQLite (one node) it is fed to the aggregator there and
+// then, and on PostgreSQL, which several nodes may share, the node holding
+// the lease feeds the aggregator from the store (followStore).
 func (s *Service) openQueue(ctx context.Context) error {
 	q := s.cfg.Queue
 	if q.Driver != "nats" {
-		s.q = queue.NewInProcess(s.storeAndObserve)
-		s.lease = queue.Solo{}
+		pg, ok := s.Store.(*postgres.Store)
+		if !ok {
+			s.q = queue.NewInProcess(s.storeAndObserve)
+			s.lease = queue.Solo{}
+			return nil
+		}
+		s.q = queue.NewInProcess(s.Store.IngestBatch)
+		lease, err := pg.Lease("shared", s.leaseTTL)
+		if err != nil {
+			return err
+		}
+		s.lease, s.pg, s.shared = lease, pg, pg
 		return nil
 	}
 	js, err := queue.OpenJetStream(ctx, queue.JetStreamConfig{
@@ -43,19 +58,26 @@ func (s *Service) openQueue(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
-	s.q, s.js = js, js
-	if s.lease, err = js.Lease(ctx, "shared", "", s.leaseTTL()); err != nil {
+	s.q, s.js, s.shared = js, js, js
+	if s.lease, err = js.Lease(ctx, "shared", "", s.leaseTTL); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (s *Service) leaseTTL() time.Duration {
-	if s.testLeaseTTL > 0 {
-		return s.testLeaseTTL
-	}
-	return leaseTTL
+// sharedState keeps the state of the shared work where the next node to
+// hold the lease finds it: the JetStream cluster's object store, or the
+// PostgreSQL database.
+type sharedState interface {
+	SaveState(ctx context.Context, name string, data []byte) error
+	LoadState(ctx context.Context, name string) ([]byte, error)
 }
+
+var (
+	_ sharedState = (*queue.JetStream)(nil)
+	_ sharedState = (*postgres.Store)(nil)
+	_ queue.Lease = (*postgres.Lease)(nil)
+)
 
 // storeAndObserve is the in-process queue's handler: store, then feed a
 // new batch to the aggregator.
@@ -78,6 +100,29 @@ func (s *Service) serve(ctx context.Context, ln net.Listener) error {
 	return s.srv.Serve(ctx, ln)
 }
 
+// ServeOps serves /healthz and /metrics on ln (ops_listen) in plain HTTP
+// until ctx ends.
+func (s *Service) ServeOps(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.srv.Ops(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	ctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
+	err := hs.Serve(ln)
+	stop()
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
 // work runs what a node that stores does, until ctx ends: consuming the
 // queue (nothing to do in process) and, while it holds the lease, the
 // shared work.
@@ -88,7 +133,7 @@ func (s *Service) work(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := s.q.Consume(ctx, s.Store.IngestBatch); err != nil {
+		if err := s.q.Consume(ctx, s.storeQueued); err != nil {
 			s.log.Error("queue: consume", "err", err)
 		}
 	}()
@@ -106,33 +151,28 @@ func (s *Service) work(ctx context.Context) {
 }
 
 // lead runs the shared work (aggregation and its publishing, retention,
-// the report schedule) until held ends. A node that lost the lease stops without saving; one
-// that shuts down flushes and saves first, still holding it.
+// the report and scan schedules) until held ends. A node that lost the
+// lease stops without saving; one that shuts down flushes and saves first,
+// still holding it.
 func (s *Service) lead(ctx, held context.Context) {
 	followed := make(chan struct{})
-	if s.js != nil {
-		after, err := s.restoreShared(held)
+	if s.shared != nil {
+		err := s.restoreShared(held)
 		if err != nil {
 			s.log.Error("aggregation state not loaded; leaving the lease to another node", "err", err)
-			sleepCtx(held, s.leaseTTL())
+			sleepCtx(held, s.leaseTTL)
 			return
 		}
 		go func() {
 			defer close(followed)
-			err := s.js.Follow(held, after, func(seq uint64, b *store.Batch) error {
-				s.mu.Lock()
-				defer s.mu.Unlock()
-				s.observe(*b)
-				s.fed = seq
-				return nil
-			})
-			if err != nil {
+			if err := s.follow(held); err != nil && held.Err() == nil {
 				s.log.Error("aggregation feed", "err", err)
 			}
 		}()
 	} else {
 		close(followed)
 	}
+	defer s.startScans(held)()
 	defer s.startSchedule(held)()
 	publish := time.NewTicker(s.cfg.Aggregate.PublishEvery)
 	defer publish.Stop()
@@ -166,78 +206,183 @@ func (s *Service) lead(ctx, held context.Context) {
 	}
 }
 
+// follow feeds the aggregator every batch stored after the position it
+// has seen up to, until ctx ends: from the stream, or from the store.
+func (s *Service) follow(ctx context.Context) error {
+	if s.js != nil {
+		s.mu.Lock()
+		after := s.fed.seq
+		s.mu.Unlock()
+		return s.js.Follow(ctx, after, func(seq uint64, b *store.Batch) error {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.observe(*b)
+			s.fed.seq = seq
+			return nil
+		})
+	}
+	return s.followStore(ctx)
+}
+
+// storePoll is how often the leader on PostgreSQL without a queue cluster
+// looks for newly stored detections and summaries.
+const storePoll = 250 * time.Millisecond
+
+// followStore feeds the aggregator from the store, paging detections and
+// summaries by id. The PostgreSQL store gives ids in commit order, so a
+// page never passes a row that commits later.
+func (s *Service) followStore(ctx context.Context) error {
+	t := time.NewTicker(storePoll)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.feedStored(ctx)
+			if err != nil {
+				return err
+			}
+			if n < store.MaxLimit {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// feedStored feeds the aggregator one page of each table and returns the
+// larger page's length.
+func (s *Service) feedStored(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	pos := s.fed
+	s.mu.Unlock()
+	ds, err := s.Store.Detections(ctx, store.DetectionFilter{After: pos.detection, Limit: store.MaxLimit})
+	if err != nil {
+		return 0, err
+	}
+	ss, err := s.Store.Summaries(ctx, store.SummaryFilter{After: pos.summary, Limit: store.MaxLimit})
+	if err != nil {
+		return 0, err
+	}
+	if len(ds) == 0 && len(ss) == 0 {
+		return 0, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observeRows(ds, ss)
+	if len(ds) > 0 {
+		s.fed.detection = ds[len(ds)-1].ID
+	}
+	if len(ss) > 0 {
+		s.fed.summary = ss[len(ss)-1].ID
+	}
+	return max(len(ds), len(ss)), nil
+}
+
+// fedPosition is how far the aggregator has seen the batches of a
+// cluster: the stream sequence, or the last detection and summary ids.
+type fedPosition struct {
+	seq                uint64
+	detection, summary int64
+}
+
+// The state the leader saves is the position it has fed up to, then the
+// aggregator's snapshot.
+const positionBytes = 8 + 8 + 8
+
+func (p fedPosition) append(b []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, p.seq)
+	b = binary.BigEndian.AppendUint64(b, uint64(p.detection))
+	return binary.BigEndian.AppendUint64(b, uint64(p.summary))
+}
+
 // flushShared is Flush, then, on a cluster, saving the aggregation state
-// with the stream sequence it holds, so the next leader resumes there.
+// with the position it holds, so the next leader resumes there.
 func (s *Service) flushShared(ctx context.Context) error {
 	if err := s.Flush(ctx, time.Now()); err != nil {
 		return err
 	}
-	if s.js == nil {
+	if s.shared == nil {
 		return nil
 	}
 	s.mu.Lock()
 	data, err := s.Agg.MarshalBinary()
-	seq := s.fed
+	pos := s.fed
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return s.js.SaveState(ctx, aggregateState, append(binary.BigEndian.AppendUint64(nil, seq), data...))
+	return s.shared.SaveState(ctx, aggregateState, append(pos.append(nil), data...))
 }
 
-// restoreShared loads the aggregation state the last leader saved and
-// returns the stream sequence it holds batches up to. Without a saved
-// state the aggregator starts empty, from the stream's start.
-func (s *Service) restoreShared(ctx context.Context) (uint64, error) {
-	data, err := s.js.LoadState(ctx, aggregateState)
+// restoreShared loads the aggregation state the last leader saved, with
+// the position it holds batches up to. Without a saved state the
+// aggregator starts empty, from the first batch the stream or store holds.
+func (s *Service) restoreShared(ctx context.Context) error {
+	data, err := s.shared.LoadState(ctx, aggregateState)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seq := uint64(0)
+	var pos fedPosition
 	snapshot := s.emptyAggregate
 	if data != nil {
-		if len(data) < 8 {
-			return 0, errors.New("aggregation state: truncated")
+		if len(data) < positionBytes {
+			return errors.New("aggregation state: truncated")
 		}
-		seq, snapshot = binary.BigEndian.Uint64(data), data[8:]
+		pos = fedPosition{seq: binary.BigEndian.Uint64(data), detection: int64(binary.BigEndian.Uint64(data[8:])),
+			summary: int64(binary.BigEndian.Uint64(data[16:]))}
+		snapshot = data[positionBytes:]
 	}
 	if err := s.Agg.UnmarshalBinary(snapshot); err != nil {
-		return 0, fmt.Errorf("aggregation state: %w", err)
+		return fmt.Errorf("aggregation state: %w", err)
 	}
-	s.fed = seq
+	s.fed = pos
 	s.lastIndicators = nil
 	// Changes the last leader had not stored are not in the state: store
 	// every live campaign again.
 	now := time.Now()
-	if err := s.putCampaigns(ctx, s.Agg.Campaigns(now.Add(-s.Agg.Config().CampaignTTL)), now); err != nil {
-		return 0, err
-	}
-	return seq, nil
+	return s.putCampaigns(ctx, s.Agg.Campaigns(now.Add(-s.Agg.Config().CampaignTTL)), now)
 }
 
 // Settled reports whether every batch published so far is stored and,
 // on the node that leads the shared work, seen by the aggregator. On one
-// node with the in-process queue it is always true.
+// node with SQLite it is always true.
 func (s *Service) Settled(ctx context.Context) (bool, error) {
-	if s.js == nil {
-		return true, nil
+	switch {
+	case s.js != nil:
+		pending, err := s.js.Pending(ctx)
+		if err != nil || pending > 0 {
+			return false, err
+		}
+		if !s.leading.Load() {
+			return true, nil
+		}
+		last, err := s.js.LastSeq(ctx)
+		if err != nil {
+			return false, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.fed.seq >= last, nil
+	case s.pg != nil:
+		if !s.leading.Load() {
+			return true, nil
+		}
+		s.mu.Lock()
+		pos := s.fed
+		s.mu.Unlock()
+		ds, err := s.Store.Detections(ctx, store.DetectionFilter{After: pos.detection, Limit: 1})
+		if err != nil || len(ds) > 0 {
+			return false, err
+		}
+		ss, err := s.Store.Summaries(ctx, store.SummaryFilter{After: pos.summary, Limit: 1})
+		return len(ss) == 0, err
 	}
-	pending, err := s.js.Pending(ctx)
-	if err != nil || pending > 0 {
-		return false, err
-	}
-	if !s.leading.Load() {
-		return true, nil
-	}
-	last, err := s.js.LastSeq(ctx)
-	if err != nil {
-		return false, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fed >= last, nil
+	return true, nil
 }
 
 // Leading reports whether this node runs the shared work now.
@@ -251,4 +396,19 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// startScans runs the members' scan schedules while ctx lasts, on the node
+// that holds the lease of shared work, so a cluster scans each member once
+// a turn. It returns a function that waits for them to stop.
+func (s *Service) startScans(ctx context.Context) (wait func()) {
+	if s.scanner == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.scanner.Schedule(ctx, time.Minute)
+	}()
+	return func() { <-done }
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -23,6 +26,7 @@ import (
 	"github.com/cyberalarm/cyberalarm/centralapp/queue/queuetest"
 	"github.com/cyberalarm/cyberalarm/centralapp/server"
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/postgres/pgtest"
 	"github.com/cyberalarm/cyberalarm/collectorapp/forward"
 	"github.com/cyberalarm/cyberalarm/collectorapp/forward/forwardtest"
 	"github.com/cyberalarm/cyberalarm/detect"
@@ -45,11 +49,10 @@ func startNode(t *testing.T, dir, yaml string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := Open(context.Background(), cfg, quiet)
+	svc, err := openWith(context.Background(), cfg, quiet, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.testLeaseTTL = 2 * time.Second
 	n := &node{svc: svc}
 	var ln net.Listener
 	if cfg.Role != RoleWorker {
@@ -231,10 +234,118 @@ func export(t *testing.T, s *Service) exported {
 	return e
 }
 
+var members = []string{"m1", "m2", "m3", "m4"}
+
+func addMembers(t *testing.T, s *Service) {
+	t.Helper()
+	for _, m := range members {
+		if err := s.Store.AddMember(context.Background(), store.Member{ID: m, Name: m, TimeZone: "UTC", Created: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func tokenOf(t *testing.T, s *Service) func(string) string {
+	return func(m string) string {
+		tok, err := s.NewEnrolToken(context.Background(), m, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+}
+
+// singleExport is the export of one node (SQLite, in-process queue) fed
+// feeds: what a cluster must match.
+func singleExport(t *testing.T, feeds []feed) exported {
+	t.Helper()
+	single := startNode(t, t.TempDir(), "data_dir: state\n")
+	addMembers(t, single.svc)
+	deliver(t, feeds, func(int) *node { return single }, tokenOf(t, single.svc), single.svc.CA.CAFingerprint())
+	if err := single.svc.Flush(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	want := export(t, single.svc)
+	single.stop()
+	if len(want.Cross) < 2 || want.Counts.Batches != 48 {
+		t.Fatalf("scenario too small to compare: %d campaigns, %+v", len(want.Cross), want.Counts)
+	}
+	return want
+}
+
+// postgresStore starts a PostgreSQL cluster for t and returns the store:
+// section of a config on a new database in it; "" when PostgreSQL is not
+// installed.
+func postgresStore(t *testing.T) string {
+	t.Helper()
+	c, err := pgtest.Start(context.Background(), pgtest.Options{})
+	if errors.Is(err, pgtest.ErrNotInstalled) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	dsn, err := c.CreateDatabase(context.Background(), "central")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("store:\n  driver: postgres\n  dsn: %q\n", dsn)
+}
+
+// settledLeader waits until every node has stored and aggregated what was
+// sent, and returns the one node leading the shared work.
+func settledLeader(t *testing.T, nodes []*node) *node {
+	t.Helper()
+	var leader *node
+	waitUntil(t, 30*time.Second, "nodes settled, one leading", func() bool {
+		leader = nil
+		for _, n := range nodes {
+			ok, err := n.svc.Settled(context.Background())
+			if err != nil || !ok {
+				return false
+			}
+			if n.svc.Leading() {
+				if leader != nil {
+					t.Fatal("two nodes lead the shared work")
+				}
+				leader = n
+			}
+		}
+		return leader != nil
+	})
+	return leader
+}
+
+// failover stops the leader among nodes, waits until another leads and
+// has caught up, and checks its export is still want.
+func failover(t *testing.T, nodes []*node, leader *node, want exported) {
+	t.Helper()
+	leader.stop()
+	var rest []*node
+	for _, n := range nodes {
+		if n != leader {
+			rest = append(rest, n)
+		}
+	}
+	next := settledLeader(t, rest)
+	if err := next.svc.flushShared(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, export(t, next.svc)); diff != "" {
+		t.Fatalf("after failover (-single +multi):\n%s", diff)
+	}
+}
+
 // TestMultiNode runs central as 2 ingest nodes and 2 workers on a 3-node
-// JetStream cluster (R3) and one shared store, with four members'
-// collectors spread across the ingest nodes, and compares the export with
-// a single node's on the same input.
+// JetStream cluster (R3) and one shared store (PostgreSQL when installed,
+// else one SQLite file), with four members' collectors spread across the
+// ingest nodes, and compares the export with a single node's on the same
+// input.
 func TestMultiNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-node cluster")
@@ -242,98 +353,143 @@ func TestMultiNode(t *testing.T) {
 	leaks := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leaks) })
 	feeds := scenario(time.Now().UTC().Truncate(time.Second))
-	members := []string{"m1", "m2", "m3", "m4"}
-	ctx := context.Background()
-
-	// One node, in-process queue.
-	single := startNode(t, t.TempDir(), "data_dir: state\n")
-	for _, m := range members {
-		if err := single.svc.Store.AddMember(ctx, store.Member{ID: m, Name: m, TimeZone: "UTC", Created: time.Now().UTC()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tokenOf := func(s *Service) func(string) string {
-		return func(m string) string {
-			tok, err := s.NewEnrolToken(ctx, m, time.Hour)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}
-	}
-	deliver(t, feeds, func(int) *node { return single }, tokenOf(single.svc), single.svc.CA.CAFingerprint())
-	if err := single.svc.Flush(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	want := export(t, single.svc)
-	single.stop()
+	want := singleExport(t, feeds)
 
 	// The cluster: nodes share the data folder (CA, session key) and the
 	// store, as they would share a PostgreSQL database and a copy of
 	// the CA.
+	st := postgresStore(t)
+	if st == "" {
+		t.Log(pgtest.ErrNotInstalled, "; the nodes share a SQLite file instead")
+	}
 	nats := queuetest.Start(t, 3)
 	dir := t.TempDir()
 	yaml := func(role string) string {
-		return fmt.Sprintf("data_dir: state\nrole: %s\nqueue:\n  driver: nats\n  urls: [%s]\n  replicas: 3\n",
-			role, strings.Join(nats.URLs(), ", "))
+		return fmt.Sprintf("data_dir: state\nrole: %s\nqueue:\n  driver: nats\n  urls: [%s]\n  replicas: 3\n%s",
+			role, strings.Join(nats.URLs(), ", "), st)
 	}
 	ingest1 := startNode(t, dir, yaml(RoleIngest))
 	ingest2 := startNode(t, dir, yaml(RoleIngest))
-	worker1 := startNode(t, dir, yaml(RoleWorker))
-	worker2 := startNode(t, dir, yaml(RoleWorker))
-	workers := []*node{worker1, worker2}
-	for _, m := range members {
-		if err := ingest1.svc.Store.AddMember(ctx, store.Member{ID: m, Name: m, TimeZone: "UTC", Created: time.Now().UTC()}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	workers := []*node{startNode(t, dir, yaml(RoleWorker)), startNode(t, dir, yaml(RoleWorker))}
+	addMembers(t, ingest1.svc)
 	ingests := []*node{ingest1, ingest2}
-	deliver(t, feeds, func(i int) *node { return ingests[i%2] }, tokenOf(ingest2.svc), ingest1.svc.CA.CAFingerprint())
+	deliver(t, feeds, func(i int) *node { return ingests[i%2] }, tokenOf(t, ingest2.svc), ingest1.svc.CA.CAFingerprint())
 
-	var leader *node
-	waitUntil(t, 20*time.Second, "workers settled", func() bool {
-		leader = nil
-		for _, w := range workers {
-			ok, err := w.svc.Settled(ctx)
-			if err != nil || !ok {
-				return false
-			}
-			if w.svc.Leading() {
-				leader = w
-			}
-		}
-		return leader != nil
-	})
+	leader := settledLeader(t, workers)
 	if ingest1.svc.Leading() || ingest2.svc.Leading() {
 		t.Error("an ingest node runs shared work")
 	}
-	if err := leader.svc.flushShared(ctx); err != nil {
+	// The workers' ops ports: healthy, and between them they stored
+	// every batch once; the leader says so.
+	stored := 0
+	for _, w := range workers {
+		health, metrics := scrapeOps(t, w.svc)
+		if health != "ok\n" {
+			t.Errorf("worker /healthz: %q", health)
+		}
+		stored += int(metric(t, metrics, `cyberalarm_central_queue_batches_total{result="stored"}`))
+		if lead := metric(t, metrics, "cyberalarm_central_leading"); lead != map[bool]float64{true: 1}[w == leader] {
+			t.Errorf("worker leading %v, metric says %v", w == leader, lead)
+		}
+	}
+	if stored != 48 {
+		t.Errorf("workers stored %d batches, want 48", stored)
+	}
+	if err := leader.svc.flushShared(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	got := export(t, leader.svc)
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, export(t, leader.svc)); diff != "" {
 		t.Fatalf("multi-node export differs from the single node's (-single +multi):\n%s", diff)
 	}
-	if len(want.Cross) < 2 || want.Counts.Batches != 48 {
-		t.Fatalf("scenario too small to compare: %d campaigns, %+v", len(want.Cross), want.Counts)
-	}
-
 	// The leader goes: the other worker takes over from the saved state
 	// and stores the same campaigns.
-	other := worker1
-	if leader == worker1 {
-		other = worker2
-	}
-	leader.stop()
-	waitUntil(t, 10*time.Second, "the other worker leading", other.svc.Leading)
-	waitUntil(t, 10*time.Second, "the new leader settled", func() bool { ok, err := other.svc.Settled(ctx); return err == nil && ok })
-	if err := other.svc.flushShared(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, export(t, other.svc)); diff != "" {
-		t.Fatalf("after failover (-single +multi):\n%s", diff)
-	}
+	failover(t, workers, leader, want)
 	if _, err := os.Stat(filepath.Join(dir, "state", "aggregate.state")); err == nil {
 		t.Error("a cluster node saved aggregation state in its data folder")
+	}
+}
+
+// scrapeOps serves s's ops port for a moment and returns its /healthz
+// and /metrics bodies.
+func scrapeOps(t *testing.T, s *Service) (health, metrics string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ServeOps(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(path string) string {
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %s %v", path, resp.Status, err)
+		}
+		return string(body)
+	}
+	return get("/healthz"), get("/metrics")
+}
+
+// metric is the value of the sample named name (with its labels) in a
+// Prometheus text exposition; 0 if absent.
+func metric(t *testing.T, text, name string) float64 {
+	t.Helper()
+	for line := range strings.Lines(text) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// TestMultiNodePostgres runs central as 3 nodes sharing one PostgreSQL
+// database without a queue cluster: each stores what its collectors send,
+// one holds the advisory-lock lease and aggregates from the store. The
+// export matches a single node's, and again after the leader goes.
+func TestMultiNodePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-node cluster")
+	}
+	leaks := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, leaks) })
+	st := postgresStore(t)
+	if st == "" {
+		t.Skip(pgtest.ErrNotInstalled)
+	}
+	feeds := scenario(time.Now().UTC().Truncate(time.Second))
+	want := singleExport(t, feeds)
+
+	dir := t.TempDir()
+	var nodes []*node
+	for range 3 {
+		nodes = append(nodes, startNode(t, dir, "data_dir: state\n"+st))
+	}
+	addMembers(t, nodes[0].svc)
+	deliver(t, feeds, func(i int) *node { return nodes[i%3] }, tokenOf(t, nodes[1].svc), nodes[0].svc.CA.CAFingerprint())
+	leader := settledLeader(t, nodes)
+	if err := leader.svc.flushShared(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, export(t, leader.svc)); diff != "" {
+		t.Fatalf("export differs from the single node's (-single +multi):\n%s", diff)
+	}
+	failover(t, nodes, leader, want)
+	if _, err := os.Stat(filepath.Join(dir, "state", "aggregate.state")); err == nil {
+		t.Error("a node sharing the database saved aggregation state in its data folder")
 	}
 }

@@ -6,6 +6,7 @@ package service
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -25,8 +26,10 @@ import (
 	"github.com/cyberalarm/cyberalarm/centralapp/config"
 	"github.com/cyberalarm/cyberalarm/centralapp/pki"
 	"github.com/cyberalarm/cyberalarm/centralapp/queue"
+	"github.com/cyberalarm/cyberalarm/centralapp/scan"
 	"github.com/cyberalarm/cyberalarm/centralapp/server"
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/postgres"
 	"github.com/cyberalarm/cyberalarm/centralapp/web"
 	"github.com/cyberalarm/cyberalarm/detect"
 	"github.com/cyberalarm/cyberalarm/detect/update"
@@ -40,33 +43,49 @@ type Service struct {
 	CA    *pki.CA
 	Auth  *auth.Authenticator
 	Agg   *aggregate.Aggregator
+	// Scans is the scan store the dashboard's findings page reads; nil
+	// when scanning is not in use or the dashboard is off.
+	Scans *scan.SQLite
 	srv   *server.Server
 
 	// q carries verified batches to the store; js is q on a JetStream
-	// cluster (nil with the in-process queue), and lease elects the node
-	// that runs the shared work.
-	q     queue.Queue
-	js    *queue.JetStream
-	lease queue.Lease
+	// cluster (nil with the in-process queue), pg the store when it is
+	// PostgreSQL under the in-process queue (nodes sharing the database),
+	// and lease elects the node that runs the shared work, which keeps
+	// its state in shared (nil on one SQLite node).
+	q      queue.Queue
+	js     *queue.JetStream
+	pg     *postgres.Store
+	lease  queue.Lease
+	shared sharedState
+	// scanner runs the members' scan schedules under the lease (nil
+	// unless scan.enabled, and on ingest nodes).
+	scanner *scan.Service
+	metrics *metrics
 
 	leading        atomic.Bool
 	emptyAggregate []byte        // an empty aggregator's state, to start afresh as leader
-	testLeaseTTL   time.Duration // tests shorten the lease
+	leaseTTL       time.Duration // how soon another node takes over shared work; tests shorten it
 
 	mu             sync.Mutex // serialises Flush; with js, the aggregation feed too
 	lastIndicators []byte
-	fed            uint64 // with js: the stream sequence the aggregator has seen up to
+	fed            fedPosition // on a cluster: how far the aggregator has seen batches
 }
 
 // Open opens central's state under cfg.DataDir, creating it on first use.
-func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Service, err error) {
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Service, error) {
+	return openWith(ctx, cfg, log, leaseTTL)
+}
+
+// openWith is Open with the lease's ttl.
+func openWith(ctx context.Context, cfg *config.Config, log *slog.Logger, ttl time.Duration) (_ *Service, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
-	s := &Service{cfg: cfg, log: log}
+	s := &Service{cfg: cfg, log: log, leaseTTL: ttl}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -96,8 +115,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Service
 	if err := s.openQueue(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Scan.Enabled && cfg.Role != RoleIngest {
+		if s.scanner, err = scan.Open(ctx, cfg.Scan, log.With("part", "scan")); err != nil {
+			return nil, fmt.Errorf("scan: %w", err)
+		}
+	}
 	// On a cluster the leader of the shared work loads the state.
-	if s.js == nil {
+	if s.shared == nil {
 		if err := s.restoreAggregate(ctx); err != nil {
 			return nil, err
 		}
@@ -111,10 +135,17 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Service
 	}
 	var dashboard http.Handler
 	if cfg.Web.Enabled {
-		if dashboard, err = web.New(web.Config{
+		wc := web.Config{
 			Store: s.Store, Auth: s.Auth, Admin: s, Key: key, CAFingerprint: s.CA.CAFingerprint(),
 			EnrolTokenTTL: cfg.Web.EnrolTokenTTL, Logger: log,
-		}); err != nil {
+		}
+		if s.Scans, err = openScans(ctx, cfg.Scan); err != nil {
+			return nil, err
+		}
+		if s.Scans != nil {
+			wc.Scans = s.Scans
+		}
+		if dashboard, err = web.New(wc); err != nil {
 			return nil, err
 		}
 	}
@@ -127,6 +158,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Service
 		Ingest: s.q.Publish, Web: dashboard, Logger: log,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.newMetrics(s.srv.Registry()); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -151,24 +185,42 @@ func sessionKey(path string) ([]byte, error) {
 
 // observe feeds a stored batch to the aggregator.
 func (s *Service) observe(b store.Batch) {
-	var obs []aggregate.Observation
-	var d detect.Detection
-	for i := range b.Detections {
-		sd := &b.Detections[i]
-		d = detect.Detection{
-			RuleID: sd.RuleID, RuleName: sd.RuleName, Severity: sd.Severity, Techniques: sd.Techniques,
-			Source: sd.Source, Destination: sd.Destination, DestinationPort: sd.DestinationPort,
-			Related: sd.Related, DistinctSources: sd.DistinctSources,
-			Count: sd.Count, FirstSeen: sd.FirstSeen, LastSeen: sd.LastSeen, MemberID: b.MemberID,
-		}
-		obs = aggregate.AppendDetection(obs, &d)
-	}
+	obs := appendDetections(nil, b.MemberID, b.Detections)
 	for i := range b.Summaries {
 		obs = append(obs, aggregate.SummaryObservation(b.MemberID, &b.Summaries[i]))
 	}
 	if err := s.Agg.Add(obs); err != nil {
 		s.log.Warn("aggregation refused a batch", "batch", b.ID, "err", err)
 	}
+}
+
+// observeRows feeds detections and summaries read back from the store to
+// the aggregator.
+func (s *Service) observeRows(ds []store.Detection, ss []store.Summary) {
+	obs := appendDetections(nil, "", ds)
+	for i := range ss {
+		obs = append(obs, aggregate.SummaryObservation(ss[i].MemberID, &ss[i].FlowSummary))
+	}
+	if err := s.Agg.Add(obs); err != nil {
+		s.log.Warn("aggregation refused stored rows", "detections", len(ds), "summaries", len(ss), "err", err)
+	}
+}
+
+// appendDetections appends the observations of ds; member is theirs, or
+// "" when each names its own.
+func appendDetections(obs []aggregate.Observation, member string, ds []store.Detection) []aggregate.Observation {
+	var d detect.Detection
+	for i := range ds {
+		sd := &ds[i]
+		d = detect.Detection{
+			RuleID: sd.RuleID, RuleName: sd.RuleName, Severity: sd.Severity, Techniques: sd.Techniques,
+			Source: sd.Source, Destination: sd.Destination, DestinationPort: sd.DestinationPort,
+			Related: sd.Related, DistinctSources: sd.DistinctSources,
+			Count: sd.Count, FirstSeen: sd.FirstSeen, LastSeen: sd.LastSeen, MemberID: cmp.Or(member, sd.MemberID),
+		}
+		obs = aggregate.AppendDetection(obs, &d)
+	}
+	return obs
 }
 
 // Flush stores the campaigns that formed or changed, and publishes the
@@ -357,8 +409,8 @@ func (s *Service) Close() {
 		s.q.Close()
 	}
 	if s.srv != nil {
-		// On a cluster the leader saved the state in the stream's store.
-		if s.js == nil {
+		// On a cluster the leader saved the state in the shared store.
+		if s.shared == nil {
 			if err := s.saveAggregate(); err != nil {
 				s.log.Error("saving aggregation state", "err", err)
 			}
@@ -367,5 +419,11 @@ func (s *Service) Close() {
 	}
 	if s.Store != nil {
 		s.Store.Close()
+	}
+	if s.Scans != nil {
+		s.Scans.Close()
+	}
+	if s.scanner != nil {
+		s.scanner.Close()
 	}
 }

@@ -293,7 +293,7 @@ func TestBrowser(t *testing.T) {
 		}
 
 		for _, path := range []string{"/members/globex", "/campaigns/" + c.campaignOthers, "/reports/report-globex/pdf",
-			"/reports/report-analyst/html", "/detections?member=globex", "/admin/members"} {
+			"/reports/report-analyst/html", "/detections?member=globex", "/findings?member=globex", "/admin/members"} {
 			res := b.open(path)
 			want := 404
 			if path == "/admin/members" {
@@ -335,6 +335,27 @@ func TestBrowser(t *testing.T) {
 		}
 		b.checkPage("campaign")
 		b.screenshot("campaign")
+
+		// The member's vulnerability findings: its latest scan against
+		// the one before, the CVE flagged as exploited in the wild.
+		b.open("/findings")
+		rows := eval[[]string](b, findingRowsJS)
+		if want := []string{
+			"new: High: Potential CVE-2021-41773 in Apache 2.4.49",
+			"new: Medium: Git repository exposed",
+			"open: Info: TCP port 22 open (ssh)",
+			"fixed: High: telnet exposed to the internet on TCP port 23",
+		}; !slices.Equal(rows, want) {
+			t.Errorf("findings rows %q, want %q", rows, want)
+		}
+		if kev := b.text("table.findings .kev"); kev != "Exploited in the wild (CISA KEV)" {
+			t.Errorf("KEV flag %q", kev)
+		}
+		if body := b.text("main"); strings.Contains(body, "globex") || !strings.Contains(body, "www.acme.test:80") {
+			t.Errorf("a member's findings page:\n%s", body)
+		}
+		b.checkPage("findings")
+		b.screenshot("findings-member")
 
 		// Download the report's PDF from the archive.
 		b.open("/reports")
@@ -431,6 +452,24 @@ func TestBrowser(t *testing.T) {
 		b.open("/detections?member=globex")
 		b.checkPage("detections of a member")
 		b.screenshot("detections-analyst")
+
+		// Every member's findings, then only the critical ones, through
+		// the filter form.
+		b.open("/findings")
+		if n := len(eval[[]string](b, findingRowsJS)); n != 5 {
+			t.Errorf("analyst sees %d findings, want acme's 4 and globex's 1", n)
+		}
+		b.checkPage("findings of all members")
+		b.screenshot("findings-analyst")
+		res := b.follow("filter findings",
+			chromedp.SetValue(chromedp.ID("f-severity"), "Critical"),
+			chromedp.Click(chromedp.CSS(".filters button[type=submit]")),
+		)
+		rows := eval[[]string](b, findingRowsJS)
+		if res.Status != 200 || !strings.Contains(b.location(), "severity=Critical") || !slices.Equal(rows, []string{"new: Critical: Environment file exposed"}) {
+			t.Errorf("filtered findings: %d at %s, rows %q", res.Status, b.location(), rows)
+		}
+		b.checkPage("findings filtered")
 		b.logout()
 	})
 
@@ -450,6 +489,11 @@ func TestBrowser(t *testing.T) {
 		b.mu.Unlock()
 	})
 }
+
+// findingRowsJS lists the findings tables' rows as "status: severity:
+// title".
+const findingRowsJS = `Array.from(document.querySelectorAll("table.findings tbody tr"), r =>
+	r.className.replace("finding-", "") + ": " + r.querySelector(".sev").textContent + ": " + r.querySelector(".finding-title").textContent)`
 
 // header returns a response header by name, in any case (HTTP/2 sends
 // them in lower case).

@@ -69,10 +69,18 @@ func passwordHash(t testing.TB) string {
 	return hashed
 }
 
-func startCentral(t testing.TB) *central {
+func startCentral(t testing.TB) *central { return startCentralScans(t, true) }
+
+// startCentralScans starts central with scanning in use or not: with it,
+// the seed has scans of acme and globex.
+func startCentralScans(t testing.TB, scans bool) *central {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, err := config.Parse(filepath.Join(dir, "central.yaml"), []byte("listen: 127.0.0.1:0\ndata_dir: central\nlog:\n  level: warn\n"))
+	conf := "listen: 127.0.0.1:0\ndata_dir: central\nlog:\n  level: warn\n"
+	if scans {
+		conf += "scan:\n  enabled: true\n"
+	}
+	cfg, err := config.Parse(filepath.Join(dir, "central.yaml"), []byte(conf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +231,9 @@ func (c *central) seed() {
 			t.Fatal(err)
 		}
 		c.reports[r.ID] = r
+	}
+	if c.svc.Scans != nil {
+		c.seedScans()
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/auth"
+	"github.com/cyberalarm/cyberalarm/centralapp/scan"
 	"github.com/cyberalarm/cyberalarm/centralapp/technique"
 )
 
@@ -43,24 +44,28 @@ func newView(req *request, title, nav string, data any) *view {
 
 // pageNames are the templates under templates/, each with layout.html.
 var pageNames = []string{"login", "error", "overview", "detections", "campaigns", "campaign",
-	"members", "member", "reports", "manage", "token"}
+	"members", "member", "reports", "findings", "manage", "token"}
 
 func (w *Web) loadTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"asset":      w.assetURL,
-		"time":       formatTime,
-		"day":        func(t time.Time) string { return t.UTC().Format("Mon 2 Jan") },
-		"date":       func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-		"ago":        w.ago,
-		"num":        formatNumber,
-		"severity":   severityLevel,
-		"kind":       reportKind,
-		"dict":       dict,
-		"statusText": http.StatusText,
-		"plural":     plural,
-		"technique":  technique.Name,
-		"join":       strings.Join,
-		"role":       func(r auth.Role) string { return string(r) },
+		"asset":       w.assetURL,
+		"time":        formatTime,
+		"day":         func(t time.Time) string { return t.UTC().Format("Mon 2 Jan") },
+		"date":        func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"ago":         w.ago,
+		"num":         formatNumber,
+		"severity":    severityLevel,
+		"kind":        reportKind,
+		"dict":        dict,
+		"statusText":  http.StatusText,
+		"plural":      plural,
+		"technique":   technique.Name,
+		"join":        strings.Join,
+		"role":        func(r auth.Role) string { return string(r) },
+		"level":       func(s scan.Severity) string { return strings.ToLower(s.String()) },
+		"statusClass": findingStatusClass,
+		"cvss":        func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+		"hostPort":    hostPort,
 	}
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/auth"
+	"github.com/cyberalarm/cyberalarm/centralapp/scan"
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
 )
 
@@ -66,6 +67,10 @@ type Config struct {
 	CAFingerprint string
 	// EnrolTokenTTL: zero means DefaultEnrolTokenTTL.
 	EnrolTokenTTL time.Duration
+	// Scans reads members' vulnerability scans for the findings page;
+	// nil when scanning is not in use, which the page then says.
+	// *scan.SQLite implements it.
+	Scans scan.Reader
 	// Logger: nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.
@@ -77,6 +82,7 @@ type Web struct {
 	store    store.Store
 	auth     Authenticator
 	admin    Admin
+	scans    scan.Reader
 	csrfKey  []byte
 	caFP     string
 	tokenTTL time.Duration
@@ -112,6 +118,7 @@ func New(cfg Config) (*Web, error) {
 		store:    cfg.Store,
 		auth:     cfg.Auth,
 		admin:    cfg.Admin,
+		scans:    cfg.Scans,
 		caFP:     cfg.CAFingerprint,
 		tokenTTL: cfg.EnrolTokenTTL,
 		log:      cfg.Logger,
@@ -169,6 +176,7 @@ func (w *Web) routes() *http.ServeMux {
 	mux.Handle("GET /members", w.page(w.members))
 	mux.Handle("GET /members/{id}", w.page(w.member))
 	mux.Handle("GET /reports", w.page(w.reports))
+	mux.Handle("GET /findings", w.page(w.findings))
 	mux.Handle("GET /reports/{id}/{format}", w.page(w.reportFile))
 
 	mux.Handle("GET /admin/members", w.page(adminOnly(w.manage)))

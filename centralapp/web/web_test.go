@@ -53,6 +53,13 @@ func TestAccess(t *testing.T) {
 		{"/reports/report-globex/pdf", want{"acme-ops": 404, "ana": 200, "root": 200}},
 		{"/reports/report-analyst/pdf", want{"acme-ops": 404, "ana": 200, "root": 200}},
 		{"/reports/no-such-report/pdf", all(404)},
+		{"/reports/report-acme-vuln/view", all(200)},
+		{"/findings", all(200)},
+		{"/findings?member=acme", all(200)},
+		{"/findings?member=globex", want{"acme-ops": 404, "ana": 200, "root": 200}},
+		{"/findings?member=Not+A+Member", all(404)},
+		{"/findings?severity=High", all(200)},
+		{"/findings?severity=bogus", all(400)},
 		{"/admin/members", want{"acme-ops": 403, "ana": 403, "root": 200}},
 		{"/no/such/page", all(404)},
 	} {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/cyberalarm/cyberalarm/centralapp/cli"
 	"github.com/cyberalarm/cyberalarm/centralapp/demo"
+	"github.com/cyberalarm/cyberalarm/centralapp/report"
+	"github.com/cyberalarm/cyberalarm/centralapp/scan"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/sqlite"
 )
 
 // TestDemo runs `cyberalarm-central demo` as the README does: central, four
@@ -85,5 +89,34 @@ func TestDemo(t *testing.T) {
 		if len(members) < 3 {
 			t.Errorf("campaign of %s hit only %v", src, members)
 		}
+	}
+
+	// The reports are in the folder and in central's archive, the
+	// Vulnerability Assessment Report among them.
+	st, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(out, "central", "central.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	kinds := map[string]int{}
+	for member := range feeds {
+		rs, err := st.Reports(t.Context(), member)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			kinds[r.Kind]++
+			if r.Kind == scan.ReportKind {
+				if _, err := os.Stat(filepath.Join(out, "reports", "vulnerability-"+member+".html")); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		if _, err := os.Stat(filepath.Join(out, "reports", member+".html")); err != nil {
+			t.Error(err)
+		}
+	}
+	if want := map[string]int{report.KindMember: len(feeds), scan.ReportKind: 1}; !maps.Equal(kinds, want) {
+		t.Errorf("archived member reports by kind %v, want %v", kinds, want)
 	}
 }

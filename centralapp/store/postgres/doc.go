@@ -3,10 +3,11 @@
 // keeps the contracts of package store and passes its conformance suite,
 // store/storetest.
 //
-// Connections are pgx (jackc/pgx/v5) connections pooled by database/sql
-// (sqldriver.go); queries use pgx directly, with COPY for ingest. goose
-// migrates the schema from files embedded in the binary, under an advisory
-// lock, so nodes that start together migrate once.
+// Connections are pgx (jackc/pgx/v5) connections in a pgxpool; queries use
+// pgx directly, with COPY for ingest. goose migrates the schema from files
+// embedded in the binary, through database/sql over the same pool
+// (pgx/v5/stdlib), under an advisory lock, so nodes that start together
+// migrate once.
 //
 // Schema choices (migrations/00001_central.sql):
 //

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -33,7 +34,7 @@ type Options struct {
 	// (postgres://user@host:5432/db?sslmode=verify-full) or as key=value
 	// pairs. pgx's own settings such as default_query_exec_mode apply.
 	DSN string
-	// MaxConns bounds the connections this store opens.
+	// MaxConns bounds the connections this store opens (at least 2).
 	MaxConns int
 	// Logger receives migration and partition progress. Default: discarded.
 	Logger *slog.Logger
@@ -42,15 +43,14 @@ type Options struct {
 // Store is the PostgreSQL implementation of store.Store. Several central
 // nodes may share one database.
 type Store struct {
-	db  *sql.DB
-	log *slog.Logger
+	pool *pgxpool.Pool
+	log  *slog.Logger
 
 	// months are the months whose partitions this store knows to exist.
 	mu     sync.Mutex
 	months map[time.Time]bool
 
 	closeOnce sync.Once
-	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -62,32 +62,43 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.DSN == "" {
 		return nil, errors.New("postgres store: no dsn given")
 	}
-	cfg, err := pgx.ParseConfig(opts.DSN)
+	cfg, err := pgxpool.ParseConfig(opts.DSN)
 	if err != nil {
 		// pgx leaves the password out of its parse errors.
 		return nil, fmt.Errorf("postgres store: dsn: %w", err)
 	}
-	if cfg.RuntimeParams["application_name"] == "" {
-		cfg.RuntimeParams["application_name"] = "cyberalarm-central"
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "cyberalarm-central"
 	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = DefaultMaxConns
 	}
+	// Two at least: goose holds one for its lock while it migrates on
+	// another.
+	cfg.MaxConns = int32(min(max(opts.MaxConns, 2), 1<<20))
+	cfg.MaxConnIdleTime = 5 * time.Minute
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{db: sql.OpenDB(connector{cfg}), log: log, months: map[time.Time]bool{}}
-	s.db.SetMaxOpenConns(opts.MaxConns)
-	s.db.SetMaxIdleConns(opts.MaxConns)
-	s.db.SetConnMaxIdleTime(5 * time.Minute)
+	// The pool connects lazily; ping so a bad address or credentials fail
+	// here, not at the first batch.
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres store: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres store: connect: %w", err)
+	}
+	s := &Store{pool: pool, log: log, months: map[time.Time]bool{}}
 	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
+		pool.Close()
 		return nil, err
 	}
 	now := time.Now()
 	if err := s.ensureMonth(ctx, now); err != nil {
-		s.db.Close()
+		pool.Close()
 		return nil, s.wrap("partitions", err)
 	}
 	return s, nil
@@ -108,7 +119,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("postgres store: migrations: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, s.db, fsys,
+	// goose migrates through database/sql: a *sql.DB over the pool, closed
+	// after (which leaves the pool open).
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
 		goose.WithDisableGlobalRegistry(true), goose.WithSlog(s.log), goose.WithSessionLocker(locker))
 	if err != nil {
 		return fmt.Errorf("postgres store: migrations: %w", err)
@@ -121,22 +136,19 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes the store's connections.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() {
-		if err := s.db.Close(); err != nil {
-			s.closeErr = s.wrap("close", err)
-		}
-	})
-	return s.closeErr
+	s.closeOnce.Do(s.pool.Close)
+	return nil
 }
 
-// with runs fn on a pooled connection.
+// with runs fn on a pooled connection. The pool drops a connection fn
+// leaves broken or inside a transaction.
 func (s *Store) with(ctx context.Context, fn func(*pgx.Conn) error) error {
-	c, err := s.db.Conn(ctx)
+	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	return c.Raw(func(dc any) error { return fn(dc.(*conn).pc) })
+	defer c.Release()
+	return fn(c.Conn())
 }
 
 // tx runs fn in one transaction on a pooled connection: committed if fn
