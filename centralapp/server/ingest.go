@@ -44,15 +44,20 @@ func (s *Server) batches(w http.ResponseWriter, r *http.Request, id identity) {
 		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("rate limit; retry in %ds", secs))
 		return
 	}
-	// Bound the batches held in memory at once.
+	// Bound the batches being read and decoded at once: each holds a
+	// slot's buffers until it is decoded.
 	var sc *scratch
 	select {
 	case sc = <-s.ingests:
-		defer func() { s.ingests <- sc }()
 	case <-r.Context().Done():
 		return
 	}
-	b, rej := s.readBatch(w, r, id, sc)
+	b, size, rej := s.readBatch(w, r, id, sc)
+	// The decoded batch refers to none of the slot's buffers: the next
+	// request may read while this one waits for the store, so the store
+	// (which writes concurrent batches together) always has batches at
+	// hand.
+	s.ingests <- sc
 	if rej != nil {
 		s.metrics.batches.WithLabelValues("rejected", rej.reason).Inc()
 		s.log.Warn("batch rejected", "collector", id.collector, "member", id.member,
@@ -60,6 +65,12 @@ func (s *Server) batches(w http.ResponseWriter, r *http.Request, id identity) {
 		writeError(w, rej.status, rej.msg)
 		return
 	}
+	// Bound the decoded batches waiting for the store, by their size.
+	size = min(size, s.limits.Pending)
+	if err := s.pending.Acquire(r.Context(), size); err != nil {
+		return
+	}
+	defer s.pending.Release(size)
 	dup, err := s.ingest(r.Context(), b)
 	switch {
 	case errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):
@@ -148,42 +159,45 @@ func readBody(buf []byte, r io.Reader, n int64) ([]byte, error) {
 
 // readBatch reads, decompresses, decodes and checks the request's batch,
 // in sc's buffers.
-func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, id identity, sc *scratch) (*store.Batch, *rejection) {
+// size is the decompressed batch's length, a measure of what the decoded
+// batch holds in memory.
+func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, id identity, sc *scratch) (_ *store.Batch, size int64, _ *rejection) {
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		return nil, reject(http.StatusUnsupportedMediaType, "content_type", "Content-Type %q, want application/json", ct)
+		return nil, 0, reject(http.StatusUnsupportedMediaType, "content_type", "Content-Type %q, want application/json", ct)
 	}
 	if ce := r.Header.Get("Content-Encoding"); ce != "zstd" {
-		return nil, reject(http.StatusUnsupportedMediaType, "content_encoding", "Content-Encoding %q, want zstd", ce)
+		return nil, 0, reject(http.StatusUnsupportedMediaType, "content_encoding", "Content-Encoding %q, want zstd", ce)
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if _, err := ulid.ParseStrict(key); err != nil {
-		return nil, reject(http.StatusBadRequest, "idempotency_key", "Idempotency-Key %q is not a ULID", key)
+		return nil, 0, reject(http.StatusBadRequest, "idempotency_key", "Idempotency-Key %q is not a ULID", key)
 	}
 	if r.ContentLength > s.limits.MaxBody {
-		return nil, reject(http.StatusRequestEntityTooLarge, "too_large", "batch of %d bytes; at most %d compressed", r.ContentLength, s.limits.MaxBody)
+		return nil, 0, reject(http.StatusRequestEntityTooLarge, "too_large", "batch of %d bytes; at most %d compressed", r.ContentLength, s.limits.MaxBody)
 	}
 	body, err := readBody(sc.body, http.MaxBytesReader(w, r.Body, s.limits.MaxBody), r.ContentLength)
 	sc.body = retain(body, retainedBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, reject(http.StatusRequestEntityTooLarge, "too_large", "batch over %d bytes compressed", s.limits.MaxBody)
+			return nil, 0, reject(http.StatusRequestEntityTooLarge, "too_large", "batch over %d bytes compressed", s.limits.MaxBody)
 		}
-		return nil, reject(http.StatusBadRequest, "truncated", "read body: %v", err)
+		return nil, 0, reject(http.StatusBadRequest, "truncated", "read body: %v", err)
 	}
 	js, err := s.dec.DecodeAll(body, sc.decoded)
 	sc.decoded = retain(js, retainedDecoded)
 	switch {
 	case errors.Is(err, zstd.ErrDecoderSizeExceeded), errors.Is(err, zstd.ErrWindowSizeExceeded):
-		return nil, reject(http.StatusRequestEntityTooLarge, "too_large", "batch decompresses to more than %d bytes", s.limits.MaxDecoded)
+		return nil, 0, reject(http.StatusRequestEntityTooLarge, "too_large", "batch decompresses to more than %d bytes", s.limits.MaxDecoded)
 	case err != nil:
-		return nil, reject(http.StatusBadRequest, "zstd", "zstd: %v", err)
+		return nil, 0, reject(http.StatusBadRequest, "zstd", "zstd: %v", err)
 	}
 	var wire detect.Batch
 	if err := decodeStrict(bytes.NewReader(js), &wire); err != nil {
-		return nil, reject(http.StatusBadRequest, "json", "batch: %v", err)
+		return nil, 0, reject(http.StatusBadRequest, "json", "batch: %v", err)
 	}
-	return s.checkBatch(&wire, key, id)
+	b, rej := s.checkBatch(&wire, key, id)
+	return b, int64(len(js)), rej
 }
 
 // checkBatch validates a decoded batch against the request and the limits,

@@ -288,3 +288,29 @@ func TestSlotBuffersReused(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingBound sends batches far larger than the bound on decoded
+// batches waiting for the store, from several goroutines: each counts as
+// the whole bound, so they go to the store one at a time, and all are
+// stored.
+func TestPendingBound(t *testing.T) {
+	e := newEnv(t, server.Config{Limits: server.Limits{Pending: 1, Rate: 1e6, Burst: 1e6}})
+	e.addMember("m1")
+	creds := e.enrol("m1")
+	c := e.collectorClient(creds)
+	enc := newEncoder(t)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		b := batchOf(creds, uint64(i+1), 20)
+		body := enc.batch(t, b)
+		wg.Go(func() {
+			if status, resp := e.postBatch(c, b.BatchID, body); status != http.StatusOK {
+				t.Errorf("batch %d: %d %s", i, status, resp)
+			}
+		})
+	}
+	wg.Wait()
+	if got := e.counts(""); got.Batches != 8 || got.Detections != 8*20 {
+		t.Fatalf("stored %+v, want 8 batches of 20 detections", got)
+	}
+}

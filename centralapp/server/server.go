@@ -30,6 +30,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/pki"
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
@@ -83,10 +84,14 @@ type Limits struct {
 	// per second, and Burst how many it may make at once.
 	Rate  float64 // default 20
 	Burst int     // default 100
-	// Ingests bounds the batches decoded and stored at once; the rest
-	// wait. It bounds memory to about Ingests × MaxDecoded while they run;
-	// between batches each slot keeps at most 5 MiB of buffers.
+	// Ingests bounds the batches read and decoded at once; the rest
+	// wait. It bounds their buffers to about Ingests × MaxDecoded; between
+	// batches each slot keeps at most 5 MiB.
 	Ingests int // default 2 × GOMAXPROCS
+	// Pending bounds the decoded batches waiting for or in the store, by
+	// their decompressed size in bytes (a batch larger than Pending
+	// counts as Pending).
+	Pending int64 // default 256 MiB, and at least MaxDecoded
 }
 
 func (l Limits) withDefaults() Limits {
@@ -107,6 +112,7 @@ func (l Limits) withDefaults() Limits {
 	defInt(&l.MaxDevices, 10_000)
 	defInt(&l.Burst, 100)
 	defInt(&l.Ingests, 2*runtime.GOMAXPROCS(0))
+	def(&l.Pending, max(256<<20, l.MaxDecoded))
 	if l.MaxFuture <= 0 {
 		l.MaxFuture = 10 * time.Minute
 	}
@@ -173,7 +179,8 @@ type Server struct {
 
 	dec     *zstd.Decoder
 	rate    *rateLimiter
-	ingests chan *scratch // Limits.Ingests slots: take one to ingest, give it back
+	ingests chan *scratch       // Limits.Ingests slots: take one to ingest, give it back
+	pending *semaphore.Weighted // Limits.Pending bytes of decoded batches
 	handler http.Handler
 
 	publishMu sync.Mutex // one Publish at a time, so versions rise by one
@@ -244,6 +251,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.rate = newRateLimiter(s.limits.Rate, s.limits.Burst)
 	s.ingests = make(chan *scratch, s.limits.Ingests)
+	s.pending = semaphore.NewWeighted(s.limits.Pending)
 	for range s.limits.Ingests {
 		s.ingests <- new(scratch)
 	}
