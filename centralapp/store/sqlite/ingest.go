@@ -134,45 +134,19 @@ func (s *Store) ingestGroup(reqs []*ingestReq) {
 		fail(err)
 		return
 	}
-	single := len(reqs) == 1
 	var bytes int64
 	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
 			r.err = s.wrap(ingestOp(r.b), err)
 			continue
 		}
-		if !single {
-			if _, err := tx.ExecContext(bg, "SAVEPOINT batch"); err != nil {
-				tx.Rollback()
-				fail(err)
-				return
-			}
+		if err := s.ingestSavepoint(tx, r); err != nil {
+			tx.Rollback()
+			fail(err)
+			return
 		}
-		dup, err := s.ingestTx(r.ctx, tx, r.b, r.health)
-		if err != nil {
-			r.err = s.wrap(ingestOp(r.b), err)
-			if single {
-				tx.Rollback()
-				return
-			}
-			if _, err := tx.ExecContext(bg, "ROLLBACK TO batch"); err != nil {
-				tx.Rollback()
-				fail(err)
-				return
-			}
-		}
-		if !single {
-			if _, err := tx.ExecContext(bg, "RELEASE batch"); err != nil {
-				tx.Rollback()
-				fail(err)
-				return
-			}
-		}
-		if r.err == nil {
-			r.dup = dup
-			if !dup {
-				bytes += rowBytes(r.b)
-			}
+		if r.err == nil && !r.dup {
+			bytes += rowBytes(r.b)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -180,6 +154,27 @@ func (s *Store) ingestGroup(reqs []*ingestReq) {
 		return
 	}
 	s.committed(bytes)
+}
+
+// ingestSavepoint stores r's batch in tx inside a savepoint, and sets r's
+// outcome: a batch that fails rolls back to the savepoint, leaving the
+// transaction to the others. The error is the savepoint's own, which
+// leaves tx unusable.
+func (s *Store) ingestSavepoint(tx *sql.Tx, r *ingestReq) error {
+	bg := context.Background()
+	if _, err := tx.ExecContext(bg, "SAVEPOINT batch"); err != nil {
+		return err
+	}
+	dup, err := s.ingestTx(r.ctx, tx, r.b, r.health)
+	if err != nil {
+		r.err = s.wrap(ingestOp(r.b), err)
+		if _, err := tx.ExecContext(bg, "ROLLBACK TO batch"); err != nil {
+			return err
+		}
+	}
+	r.dup = dup && err == nil
+	_, err = tx.ExecContext(bg, "RELEASE batch")
+	return err
 }
 
 // ingestTx stores b in tx; see store.Store.IngestBatch.
