@@ -18,6 +18,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/cyberalarm/cyberalarm/centralapp/queue"
 )
 
 // Config is central's configuration.
@@ -371,7 +373,7 @@ func (c *Config) validateQueue(bad func(path, format string, args ...any)) {
 	default:
 		bad("queue.driver", "%q: want inprocess or nats", q.Driver)
 	}
-	if !validStreamName(q.Stream) {
+	if !queue.ValidName(q.Stream) {
 		bad("queue.stream", "%q: want up to 64 letters, digits, '_' and '-'", q.Stream)
 	}
 	if q.Replicas < 1 || q.Replicas > 5 {
@@ -385,16 +387,4 @@ func (c *Config) validateQueue(bad func(path, format string, args ...any)) {
 	} else if q.DedupeWindow > q.MaxAge {
 		bad("queue.dedupe_window", "%s is longer than queue.max_age %s", q.DedupeWindow, q.MaxAge)
 	}
-}
-
-func validStreamName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
 }

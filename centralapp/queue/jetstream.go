@@ -57,7 +57,7 @@ func (c JetStreamConfig) withDefaults() (JetStreamConfig, error) {
 	if c.Stream == "" {
 		c.Stream = "INGEST"
 	}
-	if !validName(c.Stream) {
+	if !ValidName(c.Stream) {
 		return c, fmt.Errorf("queue: stream name %q: want letters, digits, '_' and '-'", c.Stream)
 	}
 	if c.Replicas == 0 {
@@ -93,8 +93,9 @@ func (c JetStreamConfig) withDefaults() (JetStreamConfig, error) {
 	return c, nil
 }
 
-// validName reports whether s may name a stream, bucket or consumer.
-func validName(s string) bool {
+// ValidName reports whether s may name a JetStream stream, bucket or
+// consumer: 1-64 ASCII letters, digits, "_" and "-".
+func ValidName(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
 	}

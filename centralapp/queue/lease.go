@@ -54,7 +54,7 @@ var _ Lease = (*KVLease)(nil)
 // within ttl. node names this node in the bucket, for operators; "" means
 // the host name and a random suffix.
 func (q *JetStream) Lease(ctx context.Context, name, node string, ttl time.Duration) (*KVLease, error) {
-	if !validName(name) {
+	if !ValidName(name) {
 		return nil, fmt.Errorf("queue: lease name %q: want letters, digits, '_' and '-'", name)
 	}
 	if ttl < time.Second {
