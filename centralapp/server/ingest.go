@@ -126,8 +126,8 @@ const (
 
 // scratch is an ingest slot's buffers for the compressed body and the
 // decompressed batch, reused from batch to batch. Nothing decoded from them
-// refers to them (JSON strings and json.RawMessage are copies), so they are
-// free again once the batch is decoded.
+// refers to them (store.DecodeBatch copies), so they are free again once
+// the batch is decoded.
 type scratch struct {
 	body, decoded []byte
 }
@@ -192,8 +192,8 @@ func (s *Server) readBatch(w http.ResponseWriter, r *http.Request, id identity, 
 	case err != nil:
 		return nil, 0, reject(http.StatusBadRequest, "zstd", "zstd: %v", err)
 	}
-	var wire detect.Batch
-	if err := decodeStrict(bytes.NewReader(js), &wire); err != nil {
+	wire, err := store.DecodeBatch(js)
+	if err != nil {
 		return nil, 0, reject(http.StatusBadRequest, "json", "batch: %v", err)
 	}
 	b, rej := s.checkBatch(&wire, key, id)

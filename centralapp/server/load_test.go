@@ -98,19 +98,24 @@ func TestConcurrentCollectors(t *testing.T) {
 }
 
 // BenchmarkIngest50Collectors measures batches/s and events/s (detections
-// plus summaries) stored in SQLite from 50 concurrent collectors, each
-// batch holding 100 of each.
+// plus summaries) stored in SQLite from 50 concurrent collectors, by
+// records per batch, half detections and half summaries: small batches are
+// what a quiet collector sends, large ones what a busy one does.
 func BenchmarkIngest50Collectors(b *testing.B) {
-	const collectors, size = 50, 100
-	per := max(1, b.N/collectors)
-	e := newEnv(b, server.Config{Limits: server.Limits{Rate: 1e6, Burst: 1e6}})
-	b.ResetTimer()
-	elapsed := runCollectors(b, e, collectors, per, size)
-	b.StopTimer()
-	n := collectors * per
-	b.ReportMetric(float64(n)/elapsed.Seconds(), "batches/s")
-	b.ReportMetric(float64(n*2*size)/elapsed.Seconds(), "events/s")
-	b.ReportMetric(0, "ns/op")
+	const collectors = 50
+	for _, size := range []int{100, 500, 2500} {
+		b.Run(fmt.Sprintf("records=%d", 2*size), func(b *testing.B) {
+			per := max(1, b.N/collectors)
+			e := newEnv(b, server.Config{Limits: server.Limits{Rate: 1e6, Burst: 1e6}})
+			b.ResetTimer()
+			elapsed := runCollectors(b, e, collectors, per, size)
+			b.StopTimer()
+			n := collectors * per
+			b.ReportMetric(float64(n)/elapsed.Seconds(), "batches/s")
+			b.ReportMetric(float64(n*2*size)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }
 
 // TestRestartMidIngest restarts central, store and all, three times while

@@ -57,13 +57,14 @@ const maxDepth = 10000
 // in one object (outside detection.sample) is refused rather than merged,
 // since a detection with two rule ids is ambiguous, not a last-wins case.
 type scanner struct {
-	b []byte
-	i int
+	b      []byte
+	i      int
+	prefix string // of every error: what is being read
 }
 
 // decodeWire reads raw, which must be one JSON object and nothing else.
 func decodeWire(raw []byte, w *wireFields) error {
-	s := scanner{b: raw}
+	s := scanner{b: raw, prefix: "detection: "}
 	if s.peek() != '{' {
 		if s.i == len(s.b) {
 			return errors.New("detection: no JSON value")
@@ -275,10 +276,10 @@ func (s *scanner) fields(path string, names []string, value func(k int) error) e
 		s.i++
 		k := lookup(key, names)
 		if k < 0 {
-			return fmt.Errorf("detection: unknown field %q", join(path, string(key)))
+			return s.errorf("unknown field %q", join(path, string(key)))
 		}
 		if seen&(1<<k) != 0 {
-			return fmt.Errorf("detection: %s: repeated key", join(path, names[k]))
+			return s.errorf("%s: repeated key", join(path, names[k]))
 		}
 		seen |= 1 << k
 		if err := value(k); err != nil {
@@ -444,7 +445,7 @@ func (s *scanner) readInt(path string, bits uint) (int64, bool, error) {
 	}
 	n, ok := parseInt(lit, bits)
 	if !ok {
-		return 0, false, fmt.Errorf("detection: %s: %s is not an integer of %d bits", path, lit, bits)
+		return 0, false, s.errorf("%s: %s is not an integer of %d bits", path, lit, bits)
 	}
 	return n, true, nil
 }
@@ -503,14 +504,18 @@ func (s *scanner) typeError(path, want string) error {
 	if s.i == len(s.b) {
 		return s.syntaxError("unexpected end")
 	}
-	return fmt.Errorf("detection: %s: want %s", path, want)
+	return s.errorf("%s: want %s", path, want)
 }
 
 func (s *scanner) syntaxError(what string) error {
 	if s.i >= len(s.b) {
-		return fmt.Errorf("detection: invalid JSON: unexpected end (%s)", what)
+		return s.errorf("invalid JSON: unexpected end (%s)", what)
 	}
-	return fmt.Errorf("detection: invalid JSON at offset %d: %s", s.i, what)
+	return s.errorf("invalid JSON at offset %d: %s", s.i, what)
+}
+
+func (s *scanner) errorf(format string, args ...any) error {
+	return errors.New(s.prefix + fmt.Sprintf(format, args...))
 }
 
 func (s *scanner) ws() {

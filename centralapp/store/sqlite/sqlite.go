@@ -108,7 +108,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		uriEscaper.Replace(opts.Path), opts.BusyTimeout.Milliseconds(), -opts.CacheMiB*1024)
 	s := &Store{path: opts.Path, log: log}
 	var err error
-	if s.w, err = sql.Open("sqlite3", dsn+"&_txlock=immediate"); err != nil {
+	// The writer keeps its statements prepared: ingest runs the same few
+	// per batch, and preparing a small statement costs more than running
+	// it. Its one connection goes without SQLite's mutex (_mutex=no), which
+	// every call would take: database/sql never uses a connection from two
+	// goroutines at once, and ingest makes a call per bound value.
+	if s.w, err = sql.Open("sqlite3", dsn+"&_txlock=immediate&_stmt_cache_size=32&_mutex=no"); err != nil {
 		return nil, s.wrap("open", err)
 	}
 	s.w.SetMaxOpenConns(1)
@@ -217,11 +222,21 @@ func (s *Store) init(ctx context.Context, log *slog.Logger) error {
 	if _, err := p.Up(ctx); err != nil {
 		return s.wrap("migrate", err)
 	}
+	// Each multi-row INSERT keeps the pages it changes in a journal, to
+	// undo the statement alone should a row fail, and so does a batch's
+	// savepoint. Past 64 KiB SQLite moves that journal to a temporary
+	// file, which ingest then writes more than twice as much as the WAL.
+	// In memory it holds one statement's or batch's pages at most. Set
+	// after the migrations, whose index builds may sort more than memory
+	// should hold.
+	if _, err := s.w.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		return s.wrap("open", err)
+	}
 	for i, n := range chunkRows {
-		if s.insDetections[i], err = s.w.PrepareContext(ctx, insertSQL("detections", detectionCols, n)); err != nil {
+		if s.insDetections[i], err = s.w.PrepareContext(ctx, insertSQL("detections", detectionShared, detectionCols, n)); err != nil {
 			return s.wrap("open", err)
 		}
-		if s.insSummaries[i], err = s.w.PrepareContext(ctx, insertSQL("summaries", summaryCols, n)); err != nil {
+		if s.insSummaries[i], err = s.w.PrepareContext(ctx, insertSQL("summaries", summaryShared, summaryCols, n)); err != nil {
 			return s.wrap("open", err)
 		}
 	}
