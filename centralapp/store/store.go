@@ -114,6 +114,13 @@ type Batch struct {
 	Detections  []Detection
 	Summaries   []detect.FlowSummary
 	Health      *detect.Health
+
+	// LastDetectionID and LastSummaryID are set by IngestBatch when it
+	// stores the batch: the highest detection and summary id it gave (0
+	// when the batch has none, and on a duplicate or an error). Ids rise
+	// in commit order, so a reader that has seen every batch up to these
+	// ids has seen every row stored before them.
+	LastDetectionID, LastSummaryID int64
 }
 
 // Detection is a stored §3.2 detection: its decoded fields as columns, and
@@ -197,6 +204,31 @@ type SummaryCount struct {
 	Source   netip.Addr
 	MemberID string
 	Count    int64
+}
+
+// Rollup is one hour of a member's detections of one rule from one source,
+// by last seen: what reports and the dashboard count, without reading the
+// detections. Detections about no one source roll up under an invalid
+// Source.
+type Rollup struct {
+	Hour       time.Time // UTC, on the hour: last seen in [Hour, Hour+1h)
+	MemberID   string
+	RuleID     string
+	Source     netip.Addr
+	Detections int64 // stored detections
+	Count      int64 // the sum of their counts
+	FirstSeen  time.Time
+	LastSeen   time.Time
+}
+
+// RollupFilter selects rollups. Zero fields do not filter. Since and Until
+// select hours, so on the hour they select exactly the detections a
+// DetectionFilter with the same window selects.
+type RollupFilter struct {
+	MemberID string
+	RuleID   string
+	Since    time.Time // hours at or after
+	Until    time.Time // hours before
 }
 
 // SourceActivity is what one source did across members within a window:
@@ -373,7 +405,9 @@ type Store interface {
 	// IngestBatch stores b in one transaction: the batch id, its
 	// detections, summaries and health, and the collector's last seen
 	// time. A batch id already stored for the collector stores nothing and
-	// returns duplicate true. On any error nothing is stored.
+	// returns duplicate true. On any error nothing is stored. When it
+	// stores the batch it sets b.LastDetectionID and b.LastSummaryID to
+	// the highest ids it gave; on a duplicate or an error both are 0.
 	IngestBatch(ctx context.Context, b *Batch) (duplicate bool, err error)
 
 	// Detections returns detections that match f, by ID.
@@ -389,6 +423,14 @@ type Store interface {
 	// Counts counts what is stored for a member ("" for all).
 	Counts(ctx context.Context, memberID string) (Counts, error)
 
+	// Rollups returns the hourly rollups that match f, ordered by hour,
+	// member, rule and source (the invalid source first). They are exact:
+	// equal to grouping the stored detections, as Detections returns them,
+	// by the UTC hour of LastSeen, member, rule and source, with FirstSeen
+	// the least and LastSeen the greatest of the group. That holds after
+	// Retain too, and covers every batch whose IngestBatch returned before
+	// the call.
+	Rollups(ctx context.Context, f RollupFilter) ([]Rollup, error)
 	// SourceActivity groups the detections last seen in [since, until)
 	// by source, ordered by source.
 	SourceActivity(ctx context.Context, since, until time.Time) ([]SourceActivity, error)

@@ -60,7 +60,9 @@ type summary struct {
 	TopSources   []sourceRow
 	Techniques   []techniqueRow
 	Recent       []store.Detection
-	Truncated    bool // more detections than one read returns: figures are of the first
+	Truncated    bool // more detections than one read returns: techniques are of the first
+
+	rollups []store.Rollup // the window's, which memberRows reuses for all members
 }
 
 type ruleRow struct {
@@ -89,59 +91,53 @@ type silentDevice struct {
 	LastSeen                             time.Time
 }
 
-// summarise reads member's window ("" for all members).
+// summarise reads member's window ("" for all members). The counts, the
+// chart, the top rules and sources come from the hourly rollups, exact
+// however many detections the window holds; the window starts on a UTC
+// day, so its hours hold exactly its detections. Techniques are not in the
+// rollups: they come from the window's first store.MaxLimit detections.
 func (w *Web) summarise(r *http.Request, member string) (*summary, error) {
 	ctx := r.Context()
 	s := &summary{}
 	s.Since, s.Until = w.window()
-	ds, err := w.store.Detections(ctx, store.DetectionFilter{MemberID: member, Since: s.Since, Limit: store.MaxLimit})
+	rollups, err := w.store.Rollups(ctx, store.RollupFilter{MemberID: member, Since: s.Since})
 	if err != nil {
 		return nil, err
 	}
-	s.Truncated = len(ds) == store.MaxLimit
+	s.rollups = rollups
 	perDay := make([]int64, overviewDays)
 	rules := map[string]*ruleRow{}
 	ruleMembers := map[string]map[string]bool{}
 	sources := map[netip.Addr]*sourceRow{}
 	sourceMembers := map[netip.Addr]map[string]bool{}
-	techs := map[string]int64{}
-	for i := range ds {
-		d := &ds[i]
-		s.Detections++
-		s.Events += d.Count
-		if day := int(d.LastSeen.Sub(s.Since) / (24 * time.Hour)); day >= 0 && day < overviewDays {
-			perDay[day]++
+	for _, ru := range rollups {
+		s.Detections += ru.Detections
+		s.Events += ru.Count
+		if day := int(ru.Hour.Sub(s.Since) / (24 * time.Hour)); day >= 0 && day < overviewDays {
+			perDay[day] += ru.Detections
 		}
-		rr := rules[d.RuleID]
+		rr := rules[ru.RuleID]
 		if rr == nil {
-			rr = &ruleRow{ID: d.RuleID, Name: d.RuleName}
-			rules[d.RuleID], ruleMembers[d.RuleID] = rr, map[string]bool{}
+			rr = &ruleRow{ID: ru.RuleID}
+			rules[ru.RuleID], ruleMembers[ru.RuleID] = rr, map[string]bool{}
 		}
-		rr.Detections++
-		rr.Events += d.Count
-		ruleMembers[d.RuleID][d.MemberID] = true
-		for _, t := range d.Techniques {
-			techs[t]++
-		}
-		if !d.Source.IsValid() {
+		rr.Detections += ru.Detections
+		rr.Events += ru.Count
+		ruleMembers[ru.RuleID][ru.MemberID] = true
+		if !ru.Source.IsValid() {
 			continue
 		}
-		sr := sources[d.Source]
+		sr := sources[ru.Source]
 		if sr == nil {
-			sr = &sourceRow{Source: d.Source}
-			sources[d.Source], sourceMembers[d.Source] = sr, map[string]bool{}
+			sr = &sourceRow{Source: ru.Source}
+			sources[ru.Source], sourceMembers[ru.Source] = sr, map[string]bool{}
 		}
-		sr.Detections++
-		sr.Events += d.Count
-		if d.LastSeen.After(sr.LastSeen) {
-			sr.LastSeen = d.LastSeen
+		sr.Detections += ru.Detections
+		sr.Events += ru.Count
+		if ru.LastSeen.After(sr.LastSeen) {
+			sr.LastSeen = ru.LastSeen
 		}
-		sourceMembers[d.Source][d.MemberID] = true
-		for _, t := range d.Techniques {
-			if !slices.Contains(sr.Techniques, t) {
-				sr.Techniques = append(sr.Techniques, t)
-			}
-		}
+		sourceMembers[ru.Source][ru.MemberID] = true
 	}
 	s.Sources = len(sources)
 	for id, rr := range rules {
@@ -154,23 +150,68 @@ func (w *Web) summarise(r *http.Request, member string) (*summary, error) {
 	s.TopRules = s.TopRules[:min(len(s.TopRules), topRows)]
 	for src, sr := range sources {
 		sr.Members = len(sourceMembers[src])
-		slices.Sort(sr.Techniques)
 		s.TopSources = append(s.TopSources, *sr)
 	}
 	slices.SortFunc(s.TopSources, func(a, b sourceRow) int {
 		return cmp.Or(cmp.Compare(b.Events, a.Events), cmp.Compare(b.Detections, a.Detections), a.Source.Compare(b.Source))
 	})
 	s.TopSources = s.TopSources[:min(len(s.TopSources), topRows)]
+
+	ds, err := w.store.Detections(ctx, store.DetectionFilter{MemberID: member, Since: s.Since, Limit: store.MaxLimit})
+	if err != nil {
+		return nil, err
+	}
+	s.Truncated = len(ds) == store.MaxLimit
+	techs := map[string]int64{}
+	top := map[netip.Addr]*sourceRow{}
+	for i := range s.TopSources {
+		top[s.TopSources[i].Source] = &s.TopSources[i]
+	}
+	for i := range ds {
+		d := &ds[i]
+		for _, t := range d.Techniques {
+			techs[t]++
+		}
+		if sr := top[d.Source]; sr != nil {
+			for _, t := range d.Techniques {
+				if !slices.Contains(sr.Techniques, t) {
+					sr.Techniques = append(sr.Techniques, t)
+				}
+			}
+		}
+	}
+	for i := range s.TopSources {
+		slices.Sort(s.TopSources[i].Techniques)
+	}
+	// A rule's name is its first detection's in the window: in ds if the
+	// rule has one there, ds being the window's first by id, else after.
+	for i := range s.TopRules {
+		rr := &s.TopRules[i]
+		if j := slices.IndexFunc(ds, func(d store.Detection) bool { return d.RuleID == rr.ID }); j >= 0 {
+			rr.Name = ds[j].RuleName
+			continue
+		}
+		f := store.DetectionFilter{MemberID: member, RuleID: rr.ID, Since: s.Since, Limit: 1}
+		if len(ds) > 0 {
+			f.After = ds[len(ds)-1].ID
+		}
+		first, err := w.store.Detections(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if len(first) > 0 {
+			rr.Name = first[0].RuleName
+		}
+	}
 	for id, n := range techs {
 		s.Techniques = append(s.Techniques, techniqueRow{id, n})
 	}
 	slices.SortFunc(s.Techniques, func(a, b techniqueRow) int {
 		return cmp.Or(cmp.Compare(b.Detections, a.Detections), cmp.Compare(a.ID, b.ID))
 	})
-	// The most recent by last seen; ds is in the order received.
-	recent := slices.Clone(ds)
-	slices.SortStableFunc(recent, func(a, b store.Detection) int { return b.LastSeen.Compare(a.LastSeen) })
-	s.Recent = recent[:min(len(recent), 10)]
+	if s.Recent, err = w.recent(r, member, s.Since, rollups); err != nil {
+		return nil, err
+	}
 
 	labels := make([]string, overviewDays)
 	for i := range labels {
@@ -237,15 +278,16 @@ func (w *Web) overview(rw http.ResponseWriter, r *http.Request, req *request) er
 			return err
 		}
 		v.Member = &m
-	} else if v.Members, err = w.memberRows(r, s.Since); err != nil {
+	} else if v.Members, err = w.memberRows(r, s.Since, s.rollups); err != nil {
 		return err
 	}
 	w.render(rw, r, http.StatusOK, "overview", newView(req, "Overview", "overview", v))
 	return nil
 }
 
-// memberRows returns every member with its figures since since.
-func (w *Web) memberRows(r *http.Request, since time.Time) ([]memberRow, error) {
+// memberRows returns every member with its figures since since, from
+// rollups, every member's since since; nil reads them.
+func (w *Web) memberRows(r *http.Request, since time.Time, rollups []store.Rollup) ([]memberRow, error) {
 	ctx := r.Context()
 	ms, err := w.store.Members(ctx)
 	if err != nil {
@@ -255,9 +297,10 @@ func (w *Web) memberRows(r *http.Request, since time.Time) ([]memberRow, error) 
 	if err != nil {
 		return nil, err
 	}
-	ds, err := w.store.Detections(ctx, store.DetectionFilter{Since: since, Limit: store.MaxLimit})
-	if err != nil {
-		return nil, err
+	if rollups == nil {
+		if rollups, err = w.store.Rollups(ctx, store.RollupFilter{Since: since}); err != nil {
+			return nil, err
+		}
 	}
 	rows := make([]memberRow, len(ms))
 	at := map[string]*memberRow{}
@@ -273,13 +316,46 @@ func (w *Web) memberRows(r *http.Request, since time.Time) ([]memberRow, error) 
 			}
 		}
 	}
-	for i := range ds {
-		if mr := at[ds[i].MemberID]; mr != nil {
-			mr.Detections++
-			mr.Events += ds[i].Count
+	for _, ru := range rollups {
+		if mr := at[ru.MemberID]; mr != nil {
+			mr.Detections += ru.Detections
+			mr.Events += ru.Count
 		}
 	}
 	return rows, nil
+}
+
+// recentRows is how many detections the overview lists as seen last.
+const recentRows = 10
+
+// recent returns the detections of member ("" for all) seen last since
+// since, newest first, ties in the order stored. It reads only the latest
+// hours that hold recentRows of them, which the rollups (by hour, oldest
+// first) tell.
+func (w *Web) recent(r *http.Request, member string, since time.Time, rollups []store.Rollup) ([]store.Detection, error) {
+	from, n := since, int64(0) // rollups start at since, which is on the hour
+	for i := len(rollups) - 1; i >= 0 && n < recentRows; i-- {
+		n += rollups[i].Detections
+		from = rollups[i].Hour
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	var ds []store.Detection
+	f := store.DetectionFilter{MemberID: member, Since: from, Limit: store.MaxLimit}
+	for {
+		page, err := w.store.Detections(r.Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.After = page[len(page)-1].ID
+	}
+	slices.SortStableFunc(ds, func(a, b store.Detection) int { return b.LastSeen.Compare(a.LastSeen) })
+	return ds[:min(len(ds), recentRows)], nil
 }
 
 // detectionQuery is the detections page's filter, as the form shows it.
@@ -419,7 +495,7 @@ func (w *Web) members(rw http.ResponseWriter, r *http.Request, req *request) err
 		return nil
 	}
 	since, _ := w.window()
-	rows, err := w.memberRows(r, since)
+	rows, err := w.memberRows(r, since, nil)
 	if err != nil {
 		return err
 	}

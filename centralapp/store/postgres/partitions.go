@@ -155,7 +155,24 @@ func (s *Store) dropPartition(ctx context.Context, p partition) error {
 		if err != nil {
 			return fmt.Errorf("detach %s: %w", p.name, err)
 		}
-		if _, err := c.Exec(ctx, "DROP TABLE "+id); err != nil {
+		// A detached month of detections leaves their rollups in the
+		// drop's transaction (see unroll). Until it commits, a reader
+		// sees the month in the rollups but not in the detections; a
+		// DETACH in a transaction would instead block ingest.
+		err = pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			if p.table == "detections" {
+				gs, err := scanGone(tx.Query(ctx, "WITH gone AS (TABLE "+id+") "+goneSQL))
+				if err == nil {
+					err = unroll(ctx, tx, gs)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			_, err := tx.Exec(ctx, "DROP TABLE "+id)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("drop %s: %w", p.name, err)
 		}
 		s.log.Info("postgres store: partition dropped", "table", p.name)

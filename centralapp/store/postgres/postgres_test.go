@@ -171,7 +171,7 @@ func TestRetainDropsMonths(t *testing.T) {
 	if c != (store.Counts{Batches: 1, Detections: 1}) {
 		t.Errorf("counts after retention: %+v", c)
 	}
-	rs, err := s.Rollups(ctx, postgres.RollupFilter{})
+	rs, err := s.Rollups(ctx, store.RollupFilter{})
 	must(t, err)
 	if len(rs) != 1 || !rs[0].Hour.Equal(nov.Add(2*time.Hour)) {
 		t.Errorf("rollups after retention: %+v", rs)
@@ -228,10 +228,10 @@ func TestRollups(t *testing.T) {
 		detection(t, "r1", "203.0.113.1", h.Add(20*time.Minute), 10),
 		detection(t, "r2", "", h.Add(30*time.Minute), 1),
 	})
-	got, err := s.Rollups(t.Context(), postgres.RollupFilter{MemberID: "m0"})
+	got, err := s.Rollups(t.Context(), store.RollupFilter{MemberID: "m0"})
 	must(t, err)
 	v4, v6 := netip.MustParseAddr("203.0.113.1"), netip.MustParseAddr("2001:db8::1")
-	want := []postgres.Rollup{
+	want := []store.Rollup{
 		{Hour: h, MemberID: "m0", RuleID: "r1", Source: v4, Detections: 3, Count: 15, FirstSeen: h.Add(4 * time.Minute), LastSeen: h.Add(50 * time.Minute)},
 		{Hour: h, MemberID: "m0", RuleID: "r1", Source: v6, Detections: 1, Count: 1, FirstSeen: h.Add(9 * time.Minute), LastSeen: h.Add(10 * time.Minute)},
 		{Hour: h, MemberID: "m0", RuleID: "r2", Detections: 2, Count: 8, FirstSeen: h.Add(9 * time.Minute), LastSeen: h.Add(30 * time.Minute)},
@@ -240,7 +240,7 @@ func TestRollups(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("rollups (-want +got):\n%s", diff)
 	}
-	got, err = s.Rollups(t.Context(), postgres.RollupFilter{RuleID: "r1", Since: h.Add(time.Hour)})
+	got, err = s.Rollups(t.Context(), store.RollupFilter{RuleID: "r1", Since: h.Add(time.Hour)})
 	must(t, err)
 	if len(got) != 1 || got[0].Count != 1 {
 		t.Errorf("rollups of r1 from the second hour: %+v", got)
@@ -252,7 +252,7 @@ func TestRollups(t *testing.T) {
 		Detections: []store.Detection{detection(t, "r1", "203.0.113.1", h, 100), bad}}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("bad batch: %v", err)
 	}
-	got, err = s.Rollups(t.Context(), postgres.RollupFilter{})
+	got, err = s.Rollups(t.Context(), store.RollupFilter{})
 	must(t, err)
 	if got[0].Count != 15 {
 		t.Errorf("rollup changed by a refused batch: %+v", got[0])

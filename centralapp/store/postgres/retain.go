@@ -16,9 +16,11 @@ const retainChunk = 5000
 // go as whole partitions (their count is the sum of their batch rows'
 // counts, which go first); what is left before the cutoff, in the month
 // that straddles it, is deleted row-wise, oldest batches first, a few
-// thousand rows a transaction. Hourly rollups older than the cutoff's hour
-// go too. Received is central's clock, so no collector can keep its rows
-// alive by the times it reports.
+// thousand rows a transaction. What goes of the detections goes of their
+// hourly rollups in the same transaction (see unroll), so a rollup goes
+// when its hour, member, rule and source have no detection left, and the
+// rollups stay equal to a grouping of the detections. Received is central's
+// clock, so no collector can keep its rows alive by the times it reports.
 func (s *Store) Retain(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	parts, err := s.partitions(ctx)
@@ -65,29 +67,7 @@ func (s *Store) Retain(ctx context.Context, before time.Time) (int64, error) {
 			break
 		}
 	}
-	for {
-		tag, err := s.execChunk(ctx, `DELETE FROM detection_rollups WHERE ctid = ANY (ARRAY(
-			SELECT ctid FROM detection_rollups WHERE hour < date_trunc('hour', $1::timestamptz, 'UTC') LIMIT $2))`,
-			before, retainChunk)
-		if err != nil {
-			return total, s.wrap("retain rollups", err)
-		}
-		if tag < retainChunk {
-			return total, nil
-		}
-	}
-}
-
-// execChunk runs one statement in a transaction of its own and returns
-// the rows it touched.
-func (s *Store) execChunk(ctx context.Context, q string, args ...any) (int64, error) {
-	var n int64
-	err := s.with(ctx, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, q, args...)
-		n = tag.RowsAffected()
-		return err
-	})
-	return n, err
+	return total, nil
 }
 
 // retainBatches deletes the batch rows received in [from, to), a chunk a
@@ -140,16 +120,23 @@ func retainRows(ctx context.Context, tx pgx.Tx, cut time.Time) (deleted int64, d
 			break
 		}
 	}
-	for _, q := range []string{
-		"DELETE FROM detections WHERE received >= $1 AND received <= $2 AND received < $3",
-		"DELETE FROM summaries WHERE received >= $1 AND received <= $2 AND received < $3",
-	} {
-		tag, err := tx.Exec(ctx, q, lo, hi, cut)
-		if err != nil {
-			return deleted, false, err
-		}
-		deleted += tag.RowsAffected()
+	gs, err := scanGone(tx.Query(ctx, `WITH gone AS (DELETE FROM detections
+		WHERE received >= $1 AND received <= $2 AND received < $3 RETURNING member_id, rule_id, source_ip, count,
+			first_seen, last_seen) `+goneSQL, lo, hi, cut))
+	if err != nil {
+		return deleted, false, err
 	}
+	for _, g := range gs {
+		deleted += g.detections
+	}
+	if err := unroll(ctx, tx, gs); err != nil {
+		return deleted, false, err
+	}
+	tag, err := tx.Exec(ctx, "DELETE FROM summaries WHERE received >= $1 AND received <= $2 AND received < $3", lo, hi, cut)
+	if err != nil {
+		return deleted, false, err
+	}
+	deleted += tag.RowsAffected()
 	_, err = tx.Exec(ctx, "DELETE FROM batches WHERE received >= $1 AND received <= $2 AND received < $3", lo, hi, cut)
 	return deleted, done, err
 }

@@ -238,6 +238,11 @@ func retainChunkTx(ctx context.Context, tx *sql.Tx, cut int64) (deleted int64, d
 		return 0, false, err
 	}
 	for _, b := range bs {
+		if b.detFirst.Valid {
+			if err := unroll(ctx, tx, b.detFirst.Int64, b.detLast.Int64); err != nil {
+				return deleted, false, err
+			}
+		}
 		for _, r := range []struct {
 			q           string
 			first, last sql.NullInt64
