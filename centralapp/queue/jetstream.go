@@ -39,7 +39,9 @@ type JetStreamConfig struct {
 	// acknowledged, across all workers; default 256.
 	MaxAckPending int
 	// Workers is the number of batches one Consume stores at once;
-	// default 4.
+	// default 16. A store that commits concurrent batches together (both
+	// built-in stores do) writes up to this many in one transaction, so
+	// more workers mean fewer commits, not more contention.
 	Workers int
 	// AckWait is how long a handed-out batch may take before JetStream
 	// offers it again; default 60s.
@@ -82,7 +84,7 @@ func (c JetStreamConfig) withDefaults() (JetStreamConfig, error) {
 		c.MaxAckPending = 256
 	}
 	if c.Workers <= 0 {
-		c.Workers = 4
+		c.Workers = 16
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = time.Minute

@@ -248,3 +248,61 @@ func TestStateRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestConsumeConcurrent: one Consume stores up to Workers batches at once,
+// never more, so a store that commits concurrent batches together gets
+// groups to commit; each batch is still acknowledged once, after its
+// handler returned.
+func TestConsumeConcurrent(t *testing.T) {
+	c := queuetest.Start(t, 1)
+	st := newStore(t)
+	const workers, n = 6, 40
+	q, err := queue.OpenJetStream(t.Context(), queue.JetStreamConfig{URLs: c.URLs(), Workers: workers,
+		AckWait: 5 * time.Second, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	var inflight, most atomic.Int32
+	var calls atomic.Int32
+	full := make(chan struct{})
+	var fullOnce sync.Once
+	consume(t, q, func(ctx context.Context, b *store.Batch) (bool, error) {
+		calls.Add(1)
+		now := inflight.Add(1)
+		defer inflight.Add(-1)
+		for {
+			m := most.Load()
+			if now <= m || most.CompareAndSwap(m, now) {
+				break
+			}
+		}
+		if now == workers {
+			fullOnce.Do(func() { close(full) })
+		}
+		// The first batches wait until every worker holds one.
+		select {
+		case <-full:
+		case <-time.After(10 * time.Second):
+		}
+		return st.IngestBatch(ctx, b)
+	})
+	for i := range n {
+		if _, err := q.Publish(t.Context(), batchOf(t, members[i%len(members)], uint64(i/len(members)+1), 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 20*time.Second, "every batch stored", func() bool { return counts(t, st).Batches == n })
+	waitFor(t, 5*time.Second, "nothing pending", func() bool { p, err := q.Pending(t.Context()); return err == nil && p == 0 })
+	select {
+	case <-full:
+	default:
+		t.Fatalf("at most %d batches were stored at once; want %d", most.Load(), workers)
+	}
+	if m := most.Load(); m != workers {
+		t.Errorf("%d batches stored at once; want at most %d", m, workers)
+	}
+	if got := calls.Load(); got != n {
+		t.Errorf("handler called %d times for %d batches; want each once", got, n)
+	}
+}

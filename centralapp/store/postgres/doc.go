@@ -25,17 +25,23 @@
 //     (member_id, id). As in the SQLite store there is no index led by
 //     source: windowed reads (SourceActivity, SourceMembers) start from
 //     the time index, and an index on source would take scattered inserts
-//     from every batch.
+//     from every batch. (A btree on last_seen covering what they read
+//     made a 7-day SourceActivity no faster once the window's pages were
+//     cached, and cost a third of detection ingest.)
 //   - Ids come from sequences and rise in commit order: ingest takes them
 //     under an advisory lock held to commit (see ingestLockID), so a
-//     reader paging by id never passes a row that commits later.
+//     reader paging by id never passes a row that commits later. So that
+//     the lock and the commit's WAL flush are paid once for many batches,
+//     concurrent IngestBatch calls share one transaction, each batch in a
+//     savepoint of its own (group commit, see groupcommit.go).
 //   - A batch row is the dedupe key (INSERT ... ON CONFLICT DO NOTHING on
 //     (collector_id, batch_id)) and records how many detections and
 //     summaries the batch brought, so Counts sums batch rows instead of
 //     counting the large tables.
 //   - Hourly rollups per member, rule and source (detection_rollups), by
 //     last seen, are kept in the ingest transaction, for reports and the
-//     dashboard; see Rollups.
+//     dashboard, and retention takes out what it deletes in its own (see
+//     unroll); see Rollups.
 //
 // Several nodes may share the database: partition DDL and releases are
 // serialised by advisory locks, enrolment tokens by row locks, and a node

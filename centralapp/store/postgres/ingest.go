@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
 )
@@ -35,9 +34,10 @@ var (
 
 // IngestBatch implements store.Store. Rows go in with COPY, and the
 // detections' hourly rollups, the collector's last seen time and health in
-// the same transaction.
+// the same transaction, which concurrent calls share (see groupcommit.go).
 func (s *Store) IngestBatch(ctx context.Context, b *store.Batch) (duplicate bool, err error) {
 	op := "ingest batch " + b.CollectorID + "/" + b.ID
+	b.LastDetectionID, b.LastSummaryID = 0, 0
 	if err := validate(b); err != nil {
 		return false, s.wrap(op, err)
 	}
@@ -51,13 +51,19 @@ func (s *Store) IngestBatch(ctx context.Context, b *store.Batch) (duplicate bool
 		if err := s.ensureMonth(ctx, b.Received); err != nil {
 			return false, s.wrap(op, err)
 		}
-		duplicate, err = s.ingest(ctx, b, health)
-		if attempt == 0 && isNoPartition(err) {
+		r := &ingestReq{ctx: ctx, b: b, health: health, done: make(chan struct{})}
+		if err := s.submit(r); err != nil {
+			return false, s.wrap(op, err)
+		}
+		if attempt == 0 && isNoPartition(r.err) {
 			// Another node dropped a partition this store knew.
 			s.forget(monthOf(b.Received))
 			continue
 		}
-		return duplicate, s.wrap(op, err)
+		if r.err == nil && !r.dup {
+			b.LastDetectionID, b.LastSummaryID = r.lastDetection, r.lastSummary
+		}
+		return r.dup, s.wrap(op, r.err)
 	}
 }
 
@@ -115,65 +121,99 @@ func validate(b *store.Batch) error {
 	return nil
 }
 
-func (s *Store) ingest(ctx context.Context, b *store.Batch, health []byte) (duplicate bool, err error) {
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		var member string
-		var revoked pgtype.Timestamptz
-		err := tx.QueryRow(ctx, "SELECT member_id, revoked FROM collectors WHERE id = $1", b.CollectorID).
-			Scan(&member, &revoked)
-		switch {
-		case err != nil:
-			return notFound(err)
-		case member != b.MemberID:
-			return fmt.Errorf("%w: collector %s belongs to member %q, not %q", store.ErrInvalid, b.CollectorID, member, b.MemberID)
-		case revoked.Valid:
-			return store.ErrRevoked
-		}
-		// A batch being ingested by another transaction blocks this
-		// insert until that one ends: then it is a duplicate, or, if
-		// that one rolled back, this one goes ahead.
-		tag, err := tx.Exec(ctx, `INSERT INTO batches (collector_id, batch_id, member_id, seq, created, received,
-			detections, summaries) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-			b.CollectorID, b.ID, b.MemberID, int64(b.Seq), b.Created, b.Received, len(b.Detections), len(b.Summaries))
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			duplicate = true
-			return nil
-		}
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(ingestLockID)); err != nil {
-			return err
-		}
-		if err := copyDetections(ctx, tx, b); err != nil {
-			return err
-		}
-		if err := copySummaries(ctx, tx, b); err != nil {
-			return err
-		}
-		if err := rollUp(ctx, tx, b); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "UPDATE collectors SET last_seen = greatest(last_seen, $1) WHERE id = $2",
-			b.Received, b.CollectorID); err != nil {
-			return err
-		}
-		if b.Health == nil {
-			return nil
-		}
-		return putHealth(ctx, tx, b, health)
-	})
-	return duplicate, err
+// claim checks b's collector and inserts b's batch row, the dedupe key,
+// in one statement. A batch being claimed by another transaction blocks
+// the insert until that one ends: then it is a duplicate, or, if that one
+// rolled back, this one goes ahead.
+func claim(ctx context.Context, tx pgx.Tx, b *store.Batch) (duplicate bool, err error) {
+	return claimResult(tx.QueryRow(ctx, claimSQL, claimArgs(b)...), b)
 }
 
-func copyDetections(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
-	if len(b.Detections) == 0 {
+const claimSQL = `WITH c AS (SELECT member_id, revoked IS NOT NULL AS revoked FROM collectors WHERE id = $1),
+		ins AS (INSERT INTO batches (collector_id, batch_id, member_id, seq, created, received, detections, summaries)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM c WHERE c.member_id = $3 AND NOT c.revoked
+			ON CONFLICT DO NOTHING RETURNING 1)
+	SELECT c.member_id, c.revoked, EXISTS (SELECT FROM ins) FROM c`
+
+func claimArgs(b *store.Batch) []any {
+	return []any{b.CollectorID, b.ID, b.MemberID, int64(b.Seq), b.Created, b.Received, len(b.Detections),
+		len(b.Summaries)}
+}
+
+func claimResult(row pgx.Row, b *store.Batch) (duplicate bool, err error) {
+	var member string
+	var revoked, inserted bool
+	switch err := row.Scan(&member, &revoked, &inserted); {
+	case err != nil:
+		return false, notFound(err)
+	case member != b.MemberID:
+		return false, fmt.Errorf("%w: collector %s belongs to member %q, not %q", store.ErrInvalid, b.CollectorID,
+			member, b.MemberID)
+	case revoked:
+		return false, store.ErrRevoked
+	}
+	return !inserted, nil
+}
+
+// writeRows stores the rows of b, claimed in tx, under the ingest lock,
+// and returns the highest ids they took.
+func writeRows(ctx context.Context, tx pgx.Tx, b *store.Batch, health []byte) (lastDetection, lastSummary int64, err error) {
+	if err := copyDetections(ctx, tx, b); err != nil {
+		return 0, 0, err
+	}
+	if err := copySummaries(ctx, tx, b); err != nil {
+		return 0, 0, err
+	}
+	if lastDetection, lastSummary, err = lastIDs(ctx, tx, b); err != nil {
+		return 0, 0, err
+	}
+	for _, st := range rowStatements(b, health) {
+		if _, err := tx.Exec(ctx, st.sql, st.args...); err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", st.what, err)
+		}
+	}
+	return lastDetection, lastSummary, nil
+}
+
+// lastIDs returns the highest detection and summary ids the batch's rows
+// took (0 for a table it has none in): the sequences' values in this
+// session, which, under the ingest lock, no other session advances.
+func lastIDs(ctx context.Context, tx pgx.Tx, b *store.Batch) (detection, summary int64, err error) {
+	var q string
+	switch {
+	case len(b.Detections) > 0 && len(b.Summaries) > 0:
+		q = "SELECT currval('detection_ids'), currval('summary_ids')"
+	case len(b.Detections) > 0:
+		q = "SELECT currval('detection_ids'), 0"
+	case len(b.Summaries) > 0:
+		q = "SELECT 0, currval('summary_ids')"
+	default:
+		return 0, 0, nil
+	}
+	if err := tx.QueryRow(ctx, q).Scan(&detection, &summary); err != nil {
+		return 0, 0, fmt.Errorf("last ids: %w", err)
+	}
+	return detection, summary, nil
+}
+
+// copyDetections copies the detections of bs, in order, with one COPY.
+func copyDetections(ctx context.Context, tx pgx.Tx, bs ...*store.Batch) error {
+	n := 0
+	for _, b := range bs {
+		n += len(b.Detections)
+	}
+	if n == 0 {
 		return nil
 	}
 	row := make([]any, len(detectionCols))
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"detections"}, detectionCols, pgx.CopyFromSlice(len(b.Detections),
-		func(i int) ([]any, error) {
-			d := &b.Detections[i]
+	bi, i := 0, 0 // the next row is bs[bi].Detections[i]
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"detections"}, detectionCols, pgx.CopyFromSlice(n,
+		func(int) ([]any, error) {
+			for i == len(bs[bi].Detections) {
+				bi, i = bi+1, 0
+			}
+			b, d := bs[bi], &bs[bi].Detections[i]
+			i++
 			var port any
 			if d.DestinationPort != 0 {
 				port = int32(d.DestinationPort)
@@ -202,14 +242,24 @@ func copyDetections(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
 	return nil
 }
 
-func copySummaries(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
-	if len(b.Summaries) == 0 {
+// copySummaries copies the summaries of bs, in order, with one COPY.
+func copySummaries(ctx context.Context, tx pgx.Tx, bs ...*store.Batch) error {
+	n := 0
+	for _, b := range bs {
+		n += len(b.Summaries)
+	}
+	if n == 0 {
 		return nil
 	}
 	row := make([]any, len(summaryCols))
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"summaries"}, summaryCols, pgx.CopyFromSlice(len(b.Summaries),
-		func(i int) ([]any, error) {
-			f := &b.Summaries[i]
+	bi, i := 0, 0 // the next row is bs[bi].Summaries[i]
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"summaries"}, summaryCols, pgx.CopyFromSlice(n,
+		func(int) ([]any, error) {
+			for i == len(bs[bi].Summaries) {
+				bi, i = bi+1, 0
+			}
+			b, f := bs[bi], &bs[bi].Summaries[i]
+			i++
 			row[0], row[1], row[2], row[3], row[4], row[5] = b.MemberID, b.CollectorID, f.Minute, addr(f.SourceIP),
 				int32(f.DestinationPort), f.Transport
 			row[6], row[7], row[8], row[9], row[10], row[11] = f.EventType, f.Device, f.Dataset, f.Count, f.Destination,
@@ -234,11 +284,31 @@ type rollupVal struct {
 	firstSeen, lastSeen time.Time
 }
 
-// rollUp adds the batch's detections to their hourly rollups: grouped
-// here, then one upsert of a row per group, in key order.
-func rollUp(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
+// statement is one statement of a batch's ingest, which the writer runs
+// alone or queues with others in one round trip.
+type statement struct {
+	what string // names it in errors
+	sql  string
+	args []any
+}
+
+// rowStatements are what a batch's ingest runs after its rows are in:
+// rollups, the collector's last seen time, health.
+func rowStatements(b *store.Batch, health []byte) []statement {
+	sts := make([]statement, 0, 4)
+	if st, ok := rollupStatement(b); ok {
+		sts = append(sts, st)
+	}
+	sts = append(sts, statement{"last seen", "UPDATE collectors SET last_seen = greatest(last_seen, $1) WHERE id = $2",
+		[]any{b.Received, b.CollectorID}})
+	return append(sts, healthStatements(b, health)...)
+}
+
+// rollupStatement adds the batch's detections to their hourly rollups:
+// grouped here, then one upsert of a row per group, in key order.
+func rollupStatement(b *store.Batch) (statement, bool) {
 	if len(b.Detections) == 0 {
-		return nil
+		return statement{}, false
 	}
 	groups := make(map[rollupKey]*rollupVal)
 	for i := range b.Detections {
@@ -274,7 +344,7 @@ func rollUp(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
 		hours[i], rules[i], sources[i] = k.hour, k.rule, k.source
 		dets[i], counts[i], firsts[i], lasts[i] = v.detections, v.count, v.firstSeen, v.lastSeen
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO detection_rollups AS r (hour, member_id, rule_id, source_ip, detections, count,
+	return statement{"rollups", `INSERT INTO detection_rollups AS r (hour, member_id, rule_id, source_ip, detections, count,
 			first_seen, last_seen)
 		SELECT u.hour, $1, u.rule, u.source, u.n, u.c, u.f, u.l
 		FROM unnest($2::timestamptz[], $3::text[], $4::inet[], $5::bigint[], $6::bigint[], $7::timestamptz[],
@@ -282,23 +352,20 @@ func rollUp(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
 		ON CONFLICT (hour, member_id, rule_id, source_ip) DO UPDATE SET detections = r.detections + excluded.detections,
 			count = r.count + excluded.count, first_seen = least(r.first_seen, excluded.first_seen),
 			last_seen = greatest(r.last_seen, excluded.last_seen)`,
-		b.MemberID, hours, rules, sources, dets, counts, firsts, lasts)
-	if err != nil {
-		return fmt.Errorf("rollups: %w", err)
-	}
-	return nil
+		[]any{b.MemberID, hours, rules, sources, dets, counts, firsts, lasts}}, true
 }
 
-// putHealth keeps the collector's newest health report and each device's
-// latest time: batches may arrive out of order.
-func putHealth(ctx context.Context, tx pgx.Tx, b *store.Batch, health []byte) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO collector_health AS h (collector_id, time, health) VALUES ($1, $2, $3)
-		ON CONFLICT (collector_id) DO UPDATE SET time = excluded.time, health = excluded.health
-		WHERE excluded.time >= h.time`, b.CollectorID, b.Health.Time, health); err != nil {
-		return fmt.Errorf("health: %w", err)
-	}
-	if len(b.Health.Devices) == 0 {
+// healthStatements keep the collector's newest health report and each
+// device's latest time: batches may arrive out of order.
+func healthStatements(b *store.Batch, health []byte) []statement {
+	if b.Health == nil {
 		return nil
+	}
+	sts := []statement{{"health", `INSERT INTO collector_health AS h (collector_id, time, health) VALUES ($1, $2, $3)
+		ON CONFLICT (collector_id) DO UPDATE SET time = excluded.time, health = excluded.health
+		WHERE excluded.time >= h.time`, []any{b.CollectorID, b.Health.Time, health}}}
+	if len(b.Health.Devices) == 0 {
+		return sts
 	}
 	// One row per device: an upsert may not touch a row twice.
 	latest := make(map[string]int, len(b.Health.Devices))
@@ -314,13 +381,9 @@ func putHealth(ctx context.Context, tx pgx.Tx, b *store.Batch, health []byte) er
 		latest[d.Device] = len(devices)
 		devices, datasets, seen = append(devices, d.Device), append(datasets, d.Dataset), append(seen, d.LastSeen)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO device_health AS h (collector_id, device, dataset, last_seen)
+	return append(sts, statement{"device health", `INSERT INTO device_health AS h (collector_id, device, dataset, last_seen)
 		SELECT $1, u.device, u.dataset, u.last_seen FROM unnest($2::text[], $3::text[], $4::timestamptz[])
 			AS u (device, dataset, last_seen)
 		ON CONFLICT (collector_id, device) DO UPDATE SET dataset = excluded.dataset, last_seen = excluded.last_seen
-		WHERE excluded.last_seen >= h.last_seen`, b.CollectorID, devices, datasets, seen)
-	if err != nil {
-		return fmt.Errorf("device health: %w", err)
-	}
-	return nil
+		WHERE excluded.last_seen >= h.last_seen`, []any{b.CollectorID, devices, datasets, seen}})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
 	"github.com/cyberalarm/cyberalarm/detect"
@@ -223,18 +224,23 @@ func (s *Store) Counts(ctx context.Context, memberID string) (n store.Counts, er
 	return n, s.wrap("counts", err)
 }
 
-// sourceActivitySQL groups a window of detections by source, member,
-// techniques and port with plain aggregates; SourceActivity merges the
-// groups of a source, which arrive together, ordered by source. The window
-// comes from the BRIN index on last_seen.
-const sourceActivitySQL = `SELECT source_ip, member_id, techniques, coalesce(destination_port, 0), count(*),
-		sum(count)::bigint, min(first_seen), max(last_seen)
+// sourceActivitySQL reads a window's detections with a source, only what
+// SourceActivity groups of them, ordered by source; the window comes from
+// the BRIN index on last_seen. SourceActivity groups each source's run as
+// it streams. Grouping in the database instead costs more than the sort:
+// each detection is nearly a group of its own (source, member,
+// techniques, port), the planner's estimate of groups is far off, and its
+// hash aggregate spills to disk. techniques comes as text, its array
+// literal, so that each distinct set is decoded once.
+const sourceActivitySQL = `SELECT source_ip, member_id, techniques::text, coalesce(destination_port, 0), count,
+		first_seen, last_seen
 	FROM detections
 	WHERE last_seen >= $1 AND last_seen < $2 AND source_ip IS NOT NULL
-	GROUP BY source_ip, member_id, techniques, destination_port
 	ORDER BY source_ip`
 
-// SourceActivity implements store.Store.
+// SourceActivity implements store.Store. It reads millions of rows for a
+// wide window, so a row costs no allocation: members and technique sets
+// are interned, and each source's lists are cut from shared blocks.
 func (s *Store) SourceActivity(ctx context.Context, since, until time.Time) (out []store.SourceActivity, err error) {
 	if until.IsZero() {
 		until = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
@@ -246,50 +252,128 @@ func (s *Store) SourceActivity(ctx context.Context, since, until time.Time) (out
 		}
 		defer rows.Close()
 		var (
-			src        netip.Addr
-			member     string
-			techniques []string
-			port       int32
-			n, count   int64
-			first      time.Time
-			last       time.Time
+			acts       chunks[store.SourceActivity]
+			members    = make(map[string]string)
+			techSets   = make(map[string][]string)
+			strs       arena[string]
+			portBlocks arena[uint16]
+			// The source being grouped, and its lists so far.
+			cur                  store.SourceActivity
+			curMembers, curTechs []string
+			curPorts             []uint16
+			src                  netip.Addr
+			member, techniques   pgtype.DriverBytes
+			port                 int32
+			count                int64
+			first, last          time.Time
 		)
+		flush := func() {
+			if !cur.Source.IsValid() {
+				return
+			}
+			slices.Sort(curMembers)
+			slices.Sort(curTechs)
+			slices.Sort(curPorts)
+			cur.Members, cur.Techniques, cur.Ports = strs.copy(curMembers), strs.copy(curTechs), portBlocks.copy(curPorts)
+			acts.add(cur)
+		}
 		for rows.Next() {
-			if err := rows.Scan(&src, &member, &techniques, &port, &n, &count, ts(&first), ts(&last)); err != nil {
+			if err := rows.Scan(&src, &member, &techniques, &port, &count, ts(&first), ts(&last)); err != nil {
 				return err
 			}
 			src = src.Unmap()
-			if len(out) == 0 || out[len(out)-1].Source != src {
-				out = append(out, store.SourceActivity{Source: src, FirstSeen: first, LastSeen: last})
+			if src != cur.Source {
+				flush()
+				cur = store.SourceActivity{Source: src, FirstSeen: first, LastSeen: last}
+				curMembers, curTechs, curPorts = curMembers[:0], curTechs[:0], curPorts[:0]
 			}
-			a := &out[len(out)-1]
-			a.Members = appendNew(a.Members, member)
-			for _, t := range techniques {
-				a.Techniques = appendNew(a.Techniques, t)
+			m, ok := members[string(member)]
+			if !ok {
+				m = string(member)
+				members[m] = m
 			}
-			if port != 0 && !slices.Contains(a.Ports, uint16(port)) {
-				a.Ports = append(a.Ports, uint16(port))
+			set, ok := techSets[string(techniques)]
+			if !ok {
+				if err := c.TypeMap().Scan(pgtype.TextArrayOID, pgx.TextFormatCode, techniques, &set); err != nil {
+					return fmt.Errorf("techniques %q: %w", techniques, err)
+				}
+				techSets[string(techniques)] = set
 			}
-			a.Detections += n
-			a.Count += count
-			if first.Before(a.FirstSeen) {
-				a.FirstSeen = first
+			curMembers = appendNew(curMembers, m)
+			for _, t := range set {
+				curTechs = appendNew(curTechs, t)
 			}
-			if last.After(a.LastSeen) {
-				a.LastSeen = last
+			if port != 0 && !slices.Contains(curPorts, uint16(port)) {
+				curPorts = append(curPorts, uint16(port))
+			}
+			cur.Detections++
+			cur.Count += count
+			if first.Before(cur.FirstSeen) {
+				cur.FirstSeen = first
+			}
+			if last.After(cur.LastSeen) {
+				cur.LastSeen = last
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		flush()
+		out = acts.all()
+		return nil
 	})
 	if err != nil {
 		return nil, s.wrap("source activity", err)
 	}
-	for i := range out {
-		slices.Sort(out[i].Members)
-		slices.Sort(out[i].Techniques)
-		slices.Sort(out[i].Ports)
-	}
 	return out, nil
+}
+
+// chunks collects a list of unknown length in blocks, and copies it into
+// one slice once, at the end: appending to one slice would copy a list of
+// a million sources several times over as it grows.
+type chunks[T any] struct {
+	full [][]T
+	last []T
+	n    int
+}
+
+func (c *chunks[T]) add(v T) {
+	if len(c.last) == cap(c.last) {
+		if c.last != nil {
+			c.full = append(c.full, c.last)
+		}
+		c.last = make([]T, 0, min(max(c.n, 1024), 1<<16))
+	}
+	c.last = append(c.last, v)
+	c.n++
+}
+
+func (c *chunks[T]) all() []T {
+	if len(c.full) == 0 {
+		return c.last
+	}
+	out := make([]T, 0, c.n)
+	for _, b := range c.full {
+		out = append(out, b...)
+	}
+	return append(out, c.last...)
+}
+
+// arena cuts small slices from large blocks: one allocation for the lists
+// of thousands of sources instead of one each. A slice it returns has no
+// spare capacity, so appending to it copies.
+type arena[T any] struct{ block []T }
+
+func (a *arena[T]) copy(v []T) []T {
+	if len(v) == 0 {
+		return nil
+	}
+	if cap(a.block)-len(a.block) < len(v) {
+		a.block = make([]T, 0, max(4096, len(v)))
+	}
+	n := len(a.block)
+	a.block = append(a.block, v...)
+	return a.block[n:len(a.block):len(a.block)]
 }
 
 func appendNew(list []string, v string) []string {
