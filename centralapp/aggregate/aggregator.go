@@ -57,7 +57,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -67,17 +69,49 @@ import (
 type Aggregator struct {
 	mu  sync.Mutex
 	cfg Config
-	st  state
+	// st is the state but its sources, which live in shards: st.Sources
+	// is only filled for a snapshot.
+	st     state
+	shards []*shard
 
 	memberIdx  map[string]uint32
 	memberHash []uint64
+	routes     []route // Add's scratch
+}
+
+// shard holds the sources whose address hash falls to it, their sessions
+// and pending changes. Add feeds the shards of a large batch in parallel;
+// each takes its sources' observations in batch order, and nothing a shard
+// holds depends on another's, so the results are the same whatever the
+// number of shards.
+type shard struct {
+	cfg     *Config
+	sources map[netip.Addr]*sourceState
 	// changed holds the campaigns formed or changed since Changes was last
 	// called, and the ids they replaced; owner their sources.
 	changed map[*session][]string
 	owner   map[*session]netip.Addr
-	// sessions counts the sessions of all sources.
-	sessions int
+	// sessions counts the sessions of the shard's sources; qualified the
+	// sessions that became campaigns during the batch being added.
+	sessions  int
+	qualified int64
+	// evicted counts the sources a sweep evicted; oldest is at or before
+	// the least recent Touched of the shard's sources and sessions.
+	evicted int64
+	oldest  int64
 }
+
+// route is what Add works out once per observation of a batch.
+type route struct {
+	src   netip.Addr // unmapped
+	hash  uint64     // addrHash(src)
+	idx   uint32     // member index
+	shard uint32
+}
+
+// parallelBatch is the smallest batch whose shards Add feeds in parallel:
+// below it, starting goroutines costs more than it saves.
+const parallelBatch = 256
 
 // state is everything a snapshot holds.
 type state struct {
@@ -112,18 +146,55 @@ type sourceState struct {
 	Ports    []uint16
 	PortsCap bool       `json:",omitempty"` // more distinct ports than maxSourcePorts
 	Sessions []*session `json:",omitempty"`
+	// keys hold what finding and evicting sessions reads of them, index
+	// for index: scanning one array instead of following a pointer per
+	// session was most of Add's time on sources with many sessions, and of
+	// evicting sessions.
+	keys []sessKey
 
 	// Most sources are seen once: these hold their first entries without
 	// further allocations.
 	memberBuf  [1]seen
 	portBuf    [2]uint16
 	sessionBuf [1]*session
+	keyBuf     [1]sessKey
 }
+
+type sessKey struct {
+	group       string
+	first, last int64
+	touched     int64
+	qualified   bool
+}
+
+func keyOf(x *session) sessKey { return sessKey{x.Group, x.First, x.Last, x.Touched, x.Qualified} }
 
 func newSourceState(f, l int64) *sourceState {
 	s := &sourceState{First: f, Last: l}
-	s.Members, s.Ports, s.Sessions = s.memberBuf[:0], s.portBuf[:0], s.sessionBuf[:0]
+	s.Members, s.Ports, s.Sessions, s.keys = s.memberBuf[:0], s.portBuf[:0], s.sessionBuf[:0], s.keyBuf[:0]
 	return s
+}
+
+// setKeys rebuilds the session keys (after a snapshot is restored).
+func (s *sourceState) setKeys() {
+	s.keys = s.keys[:0]
+	for _, x := range s.Sessions {
+		s.keys = append(s.keys, keyOf(x))
+	}
+}
+
+// deleteSessions removes the sessions del reports, keeping the keys in step.
+func (s *sourceState) deleteSessions(del func(*session, *sessKey) bool) {
+	j := 0
+	for i, x := range s.Sessions {
+		if !del(x, &s.keys[i]) {
+			s.Sessions[j], s.keys[j] = x, s.keys[i]
+			j++
+		}
+	}
+	clear(s.Sessions[j:])
+	clear(s.keys[j:])
+	s.Sessions, s.keys = s.Sessions[:j], s.keys[:j]
 }
 
 // seen is one member's view of a source.
@@ -137,21 +208,28 @@ type seen struct {
 // maxSourcePorts bounds the distinct ports counted per source.
 const maxSourcePorts = 1024
 
-// New returns an empty aggregator.
+// New returns an empty aggregator, its sources sharded over GOMAXPROCS
+// (at most maxShards).
 func New(cfg Config) (*Aggregator, error) {
+	return newAggregator(cfg, min(runtime.GOMAXPROCS(0), maxShards))
+}
+
+// maxShards bounds the shards: each scans every batch for its share, and
+// the trends, which are not sharded, bound the speed-up anyway.
+const maxShards = 8
+
+func newAggregator(cfg Config, shards int) (*Aggregator, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	a := &Aggregator{cfg: cfg}
+	a := &Aggregator{cfg: cfg, shards: make([]*shard, max(shards, 1))}
 	a.reset(state{FirstDay: -1})
 	return a, nil
 }
 
+// reset replaces the state with st, spreading its sources over the shards.
 func (a *Aggregator) reset(st state) {
-	if st.Sources == nil {
-		st.Sources = make(map[netip.Addr]*sourceState)
-	}
 	if st.Ports == nil {
 		st.Ports = make(map[uint16]*series)
 	}
@@ -161,6 +239,22 @@ func (a *Aggregator) reset(st state) {
 	if st.Rules == nil {
 		st.Rules = make(map[string]*series)
 	}
+	for i := range a.shards {
+		a.shards[i] = &shard{
+			cfg:     &a.cfg,
+			sources: make(map[netip.Addr]*sourceState, len(st.Sources)/len(a.shards)),
+			changed: make(map[*session][]string),
+			owner:   make(map[*session]netip.Addr),
+			oldest:  math.MinInt64,
+		}
+	}
+	for addr, s := range st.Sources {
+		sh := a.shardOf(addr)
+		sh.sources[addr] = s
+		sh.sessions += len(s.Sessions)
+		s.setKeys()
+	}
+	st.Sources = nil
 	a.st = st
 	a.memberIdx = make(map[string]uint32, len(st.Members))
 	a.memberHash = make([]uint64, len(st.Members))
@@ -168,12 +262,35 @@ func (a *Aggregator) reset(st state) {
 		a.memberIdx[m] = uint32(i)
 		a.memberHash[i] = stringHash(m)
 	}
-	a.changed = make(map[*session][]string)
-	a.owner = make(map[*session]netip.Addr)
-	a.sessions = 0
-	for _, s := range st.Sources {
-		a.sessions += len(s.Sessions)
+}
+
+func (a *Aggregator) shardOf(addr netip.Addr) *shard {
+	return a.shards[addrHash(addr)%uint64(len(a.shards))]
+}
+
+// source returns the state of addr (unmapped), nil if not tracked.
+func (a *Aggregator) source(addr netip.Addr) *sourceState {
+	return a.shardOf(addr).sources[addr]
+}
+
+// allSources yields every tracked source.
+func (a *Aggregator) allSources(yield func(netip.Addr, *sourceState) bool) {
+	for _, sh := range a.shards {
+		for addr, s := range sh.sources {
+			if !yield(addr, s) {
+				return
+			}
+		}
 	}
+}
+
+// sessionCount is the number of sessions of all sources.
+func (a *Aggregator) sessionCount() int {
+	n := 0
+	for _, sh := range a.shards {
+		n += sh.sessions
+	}
+	return n
 }
 
 // Config returns the configuration in force, defaults filled in.
@@ -190,7 +307,7 @@ func (a *Aggregator) Stats() Stats {
 func (a *Aggregator) Sources() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.st.Sources)
+	return a.sourceCount()
 }
 
 // BatchError is an invalid observation in a batch given to Add.
@@ -221,8 +338,37 @@ func (a *Aggregator) Add(batch []Observation) error {
 	// batch pushed over a bound.
 	a.tick(now)
 	a.maybeSweep()
+	a.st.Stats.Observations += int64(len(batch))
+	rs := a.routes[:0]
 	for i := range batch {
-		a.add(&batch[i])
+		src := batch[i].Source.Unmap()
+		h := addrHash(src)
+		rs = append(rs, route{src: src, hash: h, idx: a.member(batch[i].Member), shard: uint32(h % uint64(len(a.shards)))})
+	}
+	a.routes = rs[:0]
+	clock := a.st.Clock
+	if len(a.shards) > 1 && len(batch) >= parallelBatch {
+		// Trends are one state across sources: this goroutine adds them,
+		// after its shard's share.
+		var wg sync.WaitGroup
+		for k, sh := range a.shards[1:] {
+			wg.Go(func() { sh.addBatch(batch, rs, uint32(k+1), clock) })
+		}
+		a.shards[0].addBatch(batch, rs, 0, clock)
+		for i := range batch {
+			a.trends(&batch[i], &rs[i])
+		}
+		wg.Wait()
+	} else {
+		for i := range batch {
+			o, r := &batch[i], &rs[i]
+			a.shards[r.shard].add(o, r, clock)
+			a.trends(o, r)
+		}
+	}
+	for _, sh := range a.shards {
+		a.st.Stats.Campaigns += sh.qualified
+		sh.qualified = 0
 	}
 	a.maybeSweep()
 	return nil
@@ -255,22 +401,27 @@ func (a *Aggregator) member(name string) uint32 {
 	return i
 }
 
-func (a *Aggregator) add(o *Observation) {
-	a.st.Stats.Observations++
+// addBatch adds the observations of batch routed to shard k.
+func (sh *shard) addBatch(batch []Observation, rs []route, k uint32, clock int64) {
+	for i := range rs {
+		if rs[i].shard == k {
+			sh.add(&batch[i], &rs[i], clock)
+		}
+	}
+}
+
+func (sh *shard) add(o *Observation, r *route, clock int64) {
 	f, l := o.First.UnixNano(), o.Last.UnixNano()
-	idx := a.member(o.Member)
-	src := o.Source.Unmap()
-	s := a.st.Sources[src]
+	s := sh.sources[r.src]
 	if s == nil {
 		s = newSourceState(f, l)
-		a.st.Sources[src] = s
+		sh.sources[r.src] = s
 	}
-	s.Touched = a.st.Clock
-	s.observe(idx, f, l, o.Count, o.Port)
+	s.Touched = clock
+	s.observe(r.idx, f, l, o.Count, o.Port)
 	if o.Kind == KindDetection {
-		a.campaigns(src, s, o, idx, f, l)
+		sh.campaigns(r.src, s, o, r.idx, f, l, clock)
 	}
-	a.trends(o, src, idx, f, l)
 }
 
 func (s *sourceState) observe(idx uint32, f, l, n int64, port uint16) {
@@ -296,38 +447,41 @@ func (s *sourceState) observe(idx uint32, f, l, n int64, port uint16) {
 // campaigns feeds a detection into the source's sessions, one per
 // technique group it carries (a detection without techniques is grouped by
 // its rule).
-func (a *Aggregator) campaigns(src netip.Addr, s *sourceState, o *Observation, idx uint32, f, l int64) {
+func (sh *shard) campaigns(src netip.Addr, s *sourceState, o *Observation, idx uint32, f, l, clock int64) {
 	if len(o.Techniques) == 0 {
 		if o.RuleID != "" {
-			a.session(src, s, "rule:"+o.RuleID, o, idx, f, l)
+			sh.session(src, s, "rule:"+o.RuleID, o, idx, f, l, clock)
 		}
 		return
 	}
 	for i, t := range o.Techniques {
-		g := a.cfg.group(t)
+		g := sh.cfg.group(t)
 		dup := false
 		for _, u := range o.Techniques[:i] {
-			dup = dup || a.cfg.group(u) == g
+			dup = dup || sh.cfg.group(u) == g
 		}
 		if !dup {
-			a.session(src, s, g, o, idx, f, l)
+			sh.session(src, s, g, o, idx, f, l, clock)
 		}
 	}
 }
 
-func (a *Aggregator) session(src netip.Addr, s *sourceState, group string, o *Observation, idx uint32, f, l int64) {
-	w := int64(a.cfg.Window)
+func (sh *shard) session(src netip.Addr, s *sourceState, group string, o *Observation, idx uint32, f, l, clock int64) {
+	w := int64(sh.cfg.Window)
 	var cur *session
+	ci := -1
 	var first int64 // cur's first seen before o
 	var replaced []string
-	for i := 0; i < len(s.Sessions); {
-		x := s.Sessions[i]
-		if x.Group != group || !x.linked(f, l, w) {
+	for i := 0; i < len(s.keys); {
+		// [f, l] links to a session of its group it comes within w of.
+		k := &s.keys[i]
+		if f > k.last+w || l < k.first-w || k.group != group {
 			i++
 			continue
 		}
+		x := s.Sessions[i]
 		if cur == nil {
-			cur, first = x, x.First
+			cur, ci, first = x, i, x.First
 			i++
 			continue
 		}
@@ -336,24 +490,28 @@ func (a *Aggregator) session(src netip.Addr, s *sourceState, group string, o *Ob
 		if x.ID != "" {
 			replaced = append(replaced, x.ID)
 		}
-		replaced = append(replaced, a.changed[x]...)
-		delete(a.changed, x)
-		delete(a.owner, x)
+		replaced = append(replaced, sh.changed[x]...)
+		sh.forget(x)
 		s.Sessions = slices.Delete(s.Sessions, i, i+1)
-		a.sessions--
+		s.keys = slices.Delete(s.keys, i, i+1)
+		sh.sessions--
 	}
 	if cur == nil {
 		cur = newSession(group, f, l)
+		ci = len(s.Sessions)
 		s.Sessions = append(s.Sessions, cur)
-		a.sessions++
+		s.keys = append(s.keys, sessKey{group: group})
+		sh.sessions++
 	}
 	cur.observe(idx, f, l, o.Count, w, o.Techniques, o.Port)
-	cur.Touched = a.st.Clock
-	if !cur.qualify(a.cfg.MinMembers, w) {
+	cur.Touched = clock
+	qualified := cur.qualify(sh.cfg.MinMembers, w)
+	s.keys[ci] = keyOf(cur)
+	if !qualified {
 		return
 	}
 	if cur.ID == "" {
-		a.st.Stats.Campaigns++
+		sh.qualified++
 	}
 	// The id derives from the first seen time: recompute it only when that
 	// moved (the hash is the costliest step for a busy campaign).
@@ -367,8 +525,8 @@ func (a *Aggregator) session(src netip.Addr, s *sourceState, group string, o *Ob
 	}
 	if !cur.dirty || len(replaced) > 0 {
 		cur.dirty = true
-		a.changed[cur] = append(a.changed[cur], replaced...)
-		a.owner[cur] = src
+		sh.changed[cur] = append(sh.changed[cur], replaced...)
+		sh.owner[cur] = src
 	}
 }
 
@@ -380,22 +538,21 @@ func (a *Aggregator) session(src netip.Addr, s *sourceState, group string, o *Ob
 func (a *Aggregator) Changes() []Campaign {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.changed) == 0 {
-		return nil
-	}
-	out := make([]Campaign, 0, len(a.changed))
-	for s, rep := range a.changed {
-		s.dirty = false
-		c := a.campaign(a.owner[s], s)
-		c.Replaces = slices.Compact(slices.Sorted(slices.Values(rep)))
-		c.Replaces = slices.DeleteFunc(c.Replaces, func(id string) bool { return id == c.ID })
-		if len(c.Replaces) == 0 {
-			c.Replaces = nil
+	var out []Campaign
+	for _, sh := range a.shards {
+		for s, rep := range sh.changed {
+			s.dirty = false
+			c := a.campaign(sh.owner[s], s)
+			c.Replaces = slices.Compact(slices.Sorted(slices.Values(rep)))
+			c.Replaces = slices.DeleteFunc(c.Replaces, func(id string) bool { return id == c.ID })
+			if len(c.Replaces) == 0 {
+				c.Replaces = nil
+			}
+			out = append(out, c)
 		}
-		out = append(out, c)
+		clear(sh.changed)
+		clear(sh.owner)
 	}
-	clear(a.changed)
-	clear(a.owner)
 	slices.SortFunc(out, compareCampaigns)
 	return out
 }
@@ -407,7 +564,7 @@ func (a *Aggregator) Campaigns(since time.Time) []Campaign {
 	defer a.mu.Unlock()
 	t := since.UnixNano()
 	var out []Campaign
-	for src, s := range a.st.Sources {
+	for src, s := range a.allSources {
 		for _, x := range s.Sessions {
 			if x.Qualified && x.Last >= t {
 				out = append(out, a.campaign(src, x))
@@ -422,13 +579,21 @@ func (a *Aggregator) Campaigns(since time.Time) []Campaign {
 // touches every source, so it must stay rare), or at once when a bound is
 // exceeded.
 func (a *Aggregator) maybeSweep() {
-	over := len(a.st.Sources) > a.cfg.MaxSources || a.sessions > a.cfg.MaxSessions || len(a.st.Ports) > a.cfg.MaxTrendKeys ||
+	over := a.sourceCount() > a.cfg.MaxSources || a.sessionCount() > a.cfg.MaxSessions || len(a.st.Ports) > a.cfg.MaxTrendKeys ||
 		len(a.st.Technique) > a.cfg.MaxTrendKeys || len(a.st.Rules) > a.cfg.MaxTrendKeys
 	if !over && a.st.Clock-a.st.Swept < int64(a.cfg.Window) {
 		return
 	}
 	a.st.Swept = a.st.Clock
 	a.sweep()
+}
+
+func (a *Aggregator) sourceCount() int {
+	n := 0
+	for _, sh := range a.shards {
+		n += len(sh.sources)
+	}
+	return n
 }
 
 // sweep evicts what no data arrived for in a while: unconfirmed sessions
@@ -440,28 +605,19 @@ func (a *Aggregator) sweep() {
 	open := now - int64(a.cfg.Window+a.cfg.Lateness)
 	ttl := now - int64(a.cfg.CampaignTTL)
 	profile := now - int64(max(a.cfg.Emerging, a.cfg.Window+a.cfg.Lateness))
-	for addr, s := range a.st.Sources {
-		s.Sessions = slices.DeleteFunc(s.Sessions, func(x *session) bool {
-			gone := x.Touched < open && (!x.Qualified || x.Touched < ttl)
-			if gone {
-				a.forget(x)
-				a.sessions--
-			}
-			return gone
-		})
-		if len(s.Sessions) == 0 && s.Touched < profile {
-			delete(a.st.Sources, addr)
-			a.st.Stats.EvictedSources++
-		}
+	a.eachShard(func(_ int, sh *shard) { sh.sweepIdle(now, open, ttl, profile) })
+	for _, sh := range a.shards {
+		a.st.Stats.EvictedSources += sh.evicted
+		sh.evicted = 0
 	}
-	if n := len(a.st.Sources); n > a.cfg.MaxSources {
+	if n := a.sourceCount(); n > a.cfg.MaxSources {
 		type aged struct {
 			addr    netip.Addr
 			touched int64
 			last    int64
 		}
 		all := make([]aged, 0, n)
-		for addr, s := range a.st.Sources {
+		for addr, s := range a.allSources {
 			all = append(all, aged{addr, s.Touched, s.Last})
 		}
 		// A flood arrives in few batches: ties on arrival are broken by
@@ -478,87 +634,176 @@ func (a *Aggregator) sweep() {
 			return x.addr.Compare(y.addr)
 		})
 		for _, x := range all[:k] {
-			for _, ss := range a.st.Sources[x.addr].Sessions {
-				a.forget(ss)
-				a.sessions--
+			sh := a.shardOf(x.addr)
+			for _, ss := range sh.sources[x.addr].Sessions {
+				sh.forget(ss)
+				sh.sessions--
 			}
-			delete(a.st.Sources, x.addr)
+			delete(sh.sources, x.addr)
 			a.st.Stats.EvictedSources++
 		}
 	}
-	if a.sessions > a.cfg.MaxSessions {
+	if a.sessionCount() > a.cfg.MaxSessions {
 		a.evictSessions()
 	}
 	a.st.Stats.EvictedKeys += sweepSeries(a.st.Ports, now, &a.cfg) + sweepSeries(a.st.Technique, now, &a.cfg) + sweepSeries(a.st.Rules, now, &a.cfg)
+}
+
+// sweepIdle evicts the shard's idle sessions and sources (see sweep),
+// counting the sources in evicted. Nothing can be idle while the least
+// recently touched is newer than open (profile is never after it), so
+// then the scan is skipped: a rebuild, all at one instant, never needs it.
+func (sh *shard) sweepIdle(now, open, ttl, profile int64) {
+	if sh.oldest >= open {
+		return
+	}
+	oldest := now // whatever is touched later is touched at now or after
+	for addr, s := range sh.sources {
+		s.deleteSessions(func(x *session, k *sessKey) bool {
+			gone := k.touched < open && (!k.qualified || k.touched < ttl)
+			if gone {
+				sh.forget(x)
+				sh.sessions--
+			} else {
+				oldest = min(oldest, k.touched)
+			}
+			return gone
+		})
+		if len(s.Sessions) == 0 && s.Touched < profile {
+			delete(sh.sources, addr)
+			sh.evicted++
+		} else {
+			oldest = min(oldest, s.Touched)
+		}
+	}
+	sh.oldest = oldest
+}
+
+// eachShard runs fn on every shard, in parallel when there are several.
+func (a *Aggregator) eachShard(fn func(k int, sh *shard)) {
+	var wg sync.WaitGroup
+	for k, sh := range a.shards[1:] {
+		wg.Go(func() { fn(k+1, sh) })
+	}
+	fn(0, a.shards[0])
+	wg.Wait()
 }
 
 // evictSessions brings the sessions down to seven eighths of MaxSessions
 // (so sweeps stay rare): unconfirmed before campaigns, least recently
 // touched first, ties broken by event time, source and group so that what
 // stays is deterministic. The sources stay, until their profiles go idle.
+//
+// The shards list their sessions' ages in parallel, from the session keys
+// into one array without pointers, so that the millions of sessions a
+// flood leaves are listed without following a pointer per session or
+// copying one; the sessions selected are then dropped source by source.
 func (a *Aggregator) evictSessions() {
-	// The ordering keys are copied out of the sessions, so that comparing
-	// two rarely follows a pointer.
-	type aged struct {
-		confirmed bool
-		touched   int64
-		last      int64
-		addr      netip.Addr
-		x         *session
+	ages := make([]sessAge, a.sessionCount())
+	offs := make([]int, len(a.shards)+1)
+	for i, sh := range a.shards {
+		offs[i+1] = offs[i] + sh.sessions
 	}
-	all := make([]aged, 0, a.sessions)
-	for addr, s := range a.st.Sources {
-		for _, x := range s.Sessions {
-			all = append(all, aged{x.Qualified, x.Touched, x.Last, addr, x})
-		}
-	}
-	k := len(all) - a.cfg.MaxSessions*7/8
-	selectLeast(all, k, func(p, q aged) int {
-		if p.confirmed != q.confirmed {
-			if p.confirmed {
-				return 1
+	// srcs and addrs list each shard's sources, for the ages to name them.
+	srcs := make([][]*sourceState, len(a.shards))
+	addrs := make([][]netip.Addr, len(a.shards))
+	a.eachShard(func(k int, sh *shard) {
+		out := ages[offs[k]:offs[k+1]]
+		srcs[k] = make([]*sourceState, 0, len(sh.sources))
+		addrs[k] = make([]netip.Addr, 0, len(sh.sources))
+		j := 0
+		for addr, s := range sh.sources {
+			n := uint32(len(srcs[k]))
+			srcs[k], addrs[k] = append(srcs[k], s), append(addrs[k], addr)
+			for i := range s.keys {
+				key := &s.keys[i]
+				out[j] = sessAge{key.touched, key.last, uint32(k), n, uint32(i), key.qualified}
+				j++
 			}
-			return -1
 		}
-		if c := cmp.Compare(p.touched, q.touched); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(p.last, q.last); c != 0 {
-			return c
-		}
-		if c := p.addr.Compare(q.addr); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(p.x.Group, q.x.Group); c != 0 {
-			return c
-		}
-		return cmp.Compare(p.x.First, q.x.First)
 	})
-	gone := all[:k]
-	// Group the evicted by source, so each source's list is filtered once.
-	slices.SortFunc(gone, func(p, q aged) int { return p.addr.Compare(q.addr) })
-	for i := 0; i < len(gone); {
-		j := i + 1
-		for j < len(gone) && gone[j].addr == gone[i].addr {
-			j++
+	k := len(ages) - a.cfg.MaxSessions*7/8
+	selectLeast(ages, k, sessAge.compare)
+	// limit is the age of the last session to go: the greatest of the k
+	// least, which selectLeast leaves in no order. All older ones go; of
+	// those of exactly that age, the least by source, group and first seen.
+	limit := slices.MaxFunc(ages[:k], sessAge.compare)
+	gone := make([]sessAge, 0, k)
+	var ties []sessAge
+	for i, x := range ages {
+		switch c := x.compare(limit); {
+		case c < 0 && i < k:
+			gone = append(gone, x)
+		case c == 0:
+			ties = append(ties, x)
 		}
-		s := a.st.Sources[gone[i].addr]
-		for _, v := range gone[i:j] {
-			a.forget(v.x)
-			if n := slices.Index(s.Sessions, v.x); n >= 0 {
-				s.Sessions = slices.Delete(s.Sessions, n, n+1)
-			}
-		}
-		i = j
 	}
-	a.sessions -= len(gone)
-	a.st.Stats.EvictedSessions += int64(len(gone))
+	session := func(x sessAge) *session { return srcs[x.shard][x.src].Sessions[x.idx] }
+	slices.SortFunc(ties, func(p, q sessAge) int {
+		if c := addrs[p.shard][p.src].Compare(addrs[q.shard][q.src]); c != 0 {
+			return c
+		}
+		px, qx := session(p), session(q)
+		if c := cmp.Compare(px.Group, qx.Group); c != 0 {
+			return c
+		}
+		return cmp.Compare(px.First, qx.First)
+	})
+	gone = append(gone, ties[:k-len(gone)]...)
+	// By shard and source, the last session first, so that the indexes
+	// of those still to go stay valid.
+	slices.SortFunc(gone, func(p, q sessAge) int {
+		if c := cmp.Compare(p.shard, q.shard); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(p.src, q.src); c != 0 {
+			return c
+		}
+		return cmp.Compare(q.idx, p.idx)
+	})
+	a.eachShard(func(k int, sh *shard) {
+		lo, _ := slices.BinarySearchFunc(gone, uint32(k), func(p sessAge, k uint32) int { return cmp.Compare(p.shard, k) })
+		hi, _ := slices.BinarySearchFunc(gone, uint32(k+1), func(p sessAge, k uint32) int { return cmp.Compare(p.shard, k) })
+		for _, x := range gone[lo:hi] {
+			s := srcs[k][x.src]
+			sh.forget(s.Sessions[x.idx])
+			sh.sessions--
+			s.Sessions = slices.Delete(s.Sessions, int(x.idx), int(x.idx)+1)
+			s.keys = slices.Delete(s.keys, int(x.idx), int(x.idx)+1)
+		}
+	})
+	a.st.Stats.EvictedSessions += int64(k)
+}
+
+// sessAge is one session's place in the eviction order (unconfirmed
+// first, then least recently touched, then oldest last seen) and where it
+// is: its source's index in the shard's list, its own in the source's.
+type sessAge struct {
+	touched   int64
+	last      int64
+	shard     uint32
+	src       uint32
+	idx       uint32
+	confirmed bool
+}
+
+func (p sessAge) compare(q sessAge) int {
+	if p.confirmed != q.confirmed {
+		if p.confirmed {
+			return 1
+		}
+		return -1
+	}
+	if c := cmp.Compare(p.touched, q.touched); c != 0 {
+		return c
+	}
+	return cmp.Compare(p.last, q.last)
 }
 
 // forget drops a session about to be evicted from the pending changes.
-func (a *Aggregator) forget(x *session) {
-	delete(a.changed, x)
-	delete(a.owner, x)
+func (sh *shard) forget(x *session) {
+	delete(sh.changed, x)
+	delete(sh.owner, x)
 }
 
 // stringHash is a stable 64-bit hash of s (stable across restarts, unlike

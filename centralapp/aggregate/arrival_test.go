@@ -159,7 +159,7 @@ func TestBacklog(t *testing.T) {
 		if got := a.Campaigns(time.Time{}); len(got) != 0 {
 			t.Errorf("campaign from state that should have been evicted: %+v", got)
 		}
-		if _, ok := a.st.Sources[netip.MustParseAddr(x)]; !ok {
+		if a.source(netip.MustParseAddr(x)) == nil {
 			t.Error("the backlog's source is not tracked")
 		}
 	})
@@ -220,7 +220,7 @@ func TestFlood(t *testing.T) {
 		s := a.Stats()
 		const last = 100*batch - 1
 		newest := netip.AddrFrom4([4]byte{10, last >> 16, last >> 8 & 0xff, last & 0xff})
-		if _, ok := a.st.Sources[newest]; !ok || s.EvictedSources < 100*batch-2000 {
+		if ok := a.source(newest) != nil; !ok || s.EvictedSources < 100*batch-2000 {
 			t.Errorf("newest source kept: %v; evicted %d", ok, s.EvictedSources)
 		}
 	})
@@ -236,11 +236,19 @@ func TestMaxSessions(t *testing.T) {
 	mustAdd(t, a, det("ma", x, -600, -600, 1, 22, "T1046"), det("mb", x, -600, -600, 1, 22, "T1046"), det("mc", x, -600, -600, 1, 22, "T1046"))
 	count := func() int {
 		n := 0
-		for _, s := range a.st.Sources {
+		for _, s := range a.allSources {
 			n += len(s.Sessions)
+			if len(s.keys) != len(s.Sessions) {
+				t.Fatalf("%d session keys for %d sessions", len(s.keys), len(s.Sessions))
+			}
+			for i, x := range s.Sessions {
+				if k := s.keys[i]; k != keyOf(x) {
+					t.Fatalf("session key %+v for session %+v", k, keyOf(x))
+				}
+			}
 		}
-		if n != a.sessions {
-			t.Fatalf("%d sessions counted, %d tracked", a.sessions, n)
+		if n != a.sessionCount() {
+			t.Fatalf("%d sessions counted, %d tracked", a.sessionCount(), n)
 		}
 		return n
 	}
@@ -271,6 +279,6 @@ func TestMaxSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if count() != n {
-		t.Errorf("restored %d sessions, had %d", a.sessions, n)
+		t.Errorf("restored %d sessions, had %d", a.sessionCount(), n)
 	}
 }

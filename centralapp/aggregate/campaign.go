@@ -167,9 +167,6 @@ func (m *sessMember) add(f, l, w int64, spans bool) {
 
 type span struct{ From, To int64 }
 
-// linked reports whether [f, l] is within w of the session.
-func (s *session) linked(f, l, w int64) bool { return f <= s.Last+w && l >= s.First-w }
-
 // member returns the session's entry for member idx, adding it.
 func (s *session) member(idx uint32) *sessMember {
 	lo, hi := 0, len(s.Members)

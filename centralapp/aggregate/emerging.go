@@ -51,7 +51,7 @@ func (a *Aggregator) Emerging(now time.Time) []Emerging {
 			out = append(out, e)
 		}
 	}
-	for addr, s := range a.st.Sources {
+	for addr, s := range a.allSources {
 		consider(DimSource, addr.String(), s.First, func(yield func(uint32, int64) bool) {
 			for _, m := range s.Members {
 				if !yield(m.Idx, m.First) {

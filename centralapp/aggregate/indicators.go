@@ -32,7 +32,7 @@ func (a *Aggregator) Indicators(now time.Time) []byte {
 		last    int64
 	}
 	var list []entry
-	for addr, s := range a.st.Sources {
+	for addr, s := range a.allSources {
 		e := entry{addr: addr}
 		for _, x := range s.Sessions {
 			if x.Qualified && x.Last >= since && x.First <= until {

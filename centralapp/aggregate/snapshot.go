@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 )
 
 // snapshotFormat is the version of the snapshot encoding. Format 2 stamps
@@ -22,7 +23,12 @@ type snapshot struct {
 func (a *Aggregator) MarshalBinary() ([]byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return json.Marshal(snapshot{Format: snapshotFormat, State: a.st})
+	st := a.st
+	st.Sources = make(map[netip.Addr]*sourceState, a.sourceCount())
+	for addr, s := range a.allSources {
+		st.Sources[addr] = s
+	}
+	return json.Marshal(snapshot{Format: snapshotFormat, State: st})
 }
 
 // UnmarshalBinary replaces the state with a snapshot from MarshalBinary.

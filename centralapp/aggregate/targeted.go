@@ -52,7 +52,7 @@ func (a *Aggregator) TopSources(member string, k int) []Targeted {
 		return nil
 	}
 	var out []Targeted
-	for addr, s := range a.st.Sources {
+	for addr, s := range a.allSources {
 		i, ok := findSeen(s.Members, idx)
 		if !ok {
 			continue
@@ -96,7 +96,7 @@ func (a *Aggregator) Targetedness(member string, src netip.Addr) (float64, bool)
 	if !ok {
 		return 0, false
 	}
-	s := a.st.Sources[src.Unmap()]
+	s := a.source(src.Unmap())
 	if s == nil {
 		return 0, false
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"math/bits"
-	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -65,7 +64,9 @@ func dayOf(t int64) int64 {
 // trends counts o under its port, techniques and rule. The day is that of
 // the observation's last seen time; a day before the baseline of the
 // clock's day can never be part of a trend, and is not counted.
-func (a *Aggregator) trends(o *Observation, src netip.Addr, idx uint32, f, l int64) {
+func (a *Aggregator) trends(o *Observation, r *route) {
+	f, l := o.First.UnixNano(), o.Last.UnixNano()
+	idx := r.idx
 	day := dayOf(l)
 	if a.st.FirstDay < 0 || day < a.st.FirstDay {
 		a.st.FirstDay = day
@@ -74,7 +75,7 @@ func (a *Aggregator) trends(o *Observation, src netip.Addr, idx uint32, f, l int
 		a.st.Stats.TooOldForTrends++
 		return
 	}
-	sh, mh := addrHash(src), a.memberHash[idx]
+	sh, mh := r.hash, a.memberHash[idx]
 	young := a.st.Clock - int64(a.cfg.Emerging)
 	if o.Port != 0 {
 		addSeries(a.st.Ports, o.Port, day, o.Count, sh, mh, idx, f, l, young, a.cfg.BaselineDays)

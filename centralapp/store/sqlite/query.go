@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -60,44 +61,79 @@ func (s *Store) Detections(ctx context.Context, f store.DetectionFilter) ([]stor
 	if f.After > 0 {
 		w.add("id > ?", f.After)
 	}
-	q := `SELECT id, member_id, collector_id, batch_id, rule_id, rule_name, severity, techniques, source_ip,
-		destination_ip, coalesce(destination_port, 0), related_ips, distinct_sources, count, first_seen, last_seen,
-		received, raw FROM detections` + w.String() + " ORDER BY id LIMIT " + strconv.Itoa(limit(f.Limit))
-	rows, err := s.r.QueryContext(ctx, q, w.args...)
+	q := `SELECT ` + detectionColumns + ` FROM detections` + w.String() + " ORDER BY id LIMIT " + strconv.Itoa(limit(f.Limit))
+	ds := pages[store.Detection]{limit: limit(f.Limit)}
+	err := s.queryRows(ctx, q, w.args, len(detectionColumnNames), func(vs []driver.Value) error {
+		return scanDetection(ds.next(), vs)
+	})
 	if err != nil {
 		return nil, s.wrap("detections", err)
 	}
-	ds, err := collect(rows, scanDetection)
-	return ds, s.wrap("detections", err)
+	return ds.all(), nil
 }
 
-func scanDetection(sc interface{ Scan(...any) error }) (store.Detection, error) {
-	var d store.Detection
+// detectionColumns reads a detection as five values. The driver hands
+// each value over boxed in an interface, and each string and blob in an
+// allocation of its own: with a column per field that was 21 allocations
+// a row. So SQLite joins the integers and the text fields into one text,
+// the head: the integers in decimal, then the byte lengths of the texts,
+// then '|' and the texts one after the other. The texts of a detection
+// then share that one string.
+const detectionColumns = `printf('%d %d %d %d %d %d %d %d %d %d %d %d %d %d|', id, severity,
+		coalesce(destination_port, 0), distinct_sources, count, first_seen, last_seen, received,
+		octet_length(member_id), octet_length(collector_id), octet_length(batch_id), octet_length(rule_id),
+		octet_length(rule_name), octet_length(techniques))
+	|| member_id || collector_id || batch_id || rule_id || rule_name || techniques,
+	source_ip, destination_ip, related_ips, raw`
+
+// detectionColumnNames name detectionColumns' values in errors.
+var detectionColumnNames = []string{"head", "source_ip", "destination_ip", "related_ips", "raw"}
+
+func scanDetection(d *store.Detection, vs []driver.Value) error {
+	r := rowReader{vs: vs, names: detectionColumnNames}
+	head := r.text()
+	d.Source, d.Destination = r.addr(), r.addr()
+	d.Related = r.addrs()
+	d.Raw = r.blob()
+	if r.err != nil {
+		return r.err
+	}
+	var n [14]int64
+	rest := head
+	for i := range n {
+		sep := byte(' ')
+		if i == len(n)-1 {
+			sep = '|'
+		}
+		end := strings.IndexByte(rest, sep)
+		if end < 0 {
+			return fmt.Errorf("column head: malformed %.40q", head)
+		}
+		var err error
+		if n[i], err = strconv.ParseInt(rest[:end], 10, 64); err != nil {
+			return fmt.Errorf("column head: %w", err)
+		}
+		rest = rest[end+1:]
+	}
+	d.ID, d.Severity, d.DestinationPort, d.DistinctSources, d.Count = n[0], int(n[1]), uint16(n[2]), int(n[3]), n[4]
+	d.FirstSeen, d.LastSeen, d.Received = fromTS(n[5]), fromTS(n[6]), fromTS(n[7])
+	texts := [6]*string{&d.MemberID, &d.CollectorID, &d.BatchID, &d.RuleID, &d.RuleName, nil}
 	var techniques string
-	var src, dst, related []byte
-	var port int64
-	var first, last, received int64
-	if err := sc.Scan(&d.ID, &d.MemberID, &d.CollectorID, &d.BatchID, &d.RuleID, &d.RuleName, &d.Severity,
-		&techniques, &src, &dst, &port, &related, &d.DistinctSources, &d.Count, &first, &last, &received,
-		&d.Raw); err != nil {
-		return d, err
+	texts[5] = &techniques
+	for i, p := range texts {
+		l := n[8+i]
+		if l < 0 || l > int64(len(rest)) {
+			return fmt.Errorf("column head: text %d of %d bytes overruns the %d left", i, l, len(rest))
+		}
+		*p, rest = rest[:l], rest[l:]
+	}
+	if rest != "" {
+		return fmt.Errorf("column head: %d bytes beyond its texts", len(rest))
 	}
 	if techniques != "" {
 		d.Techniques = strings.Split(techniques, ",")
 	}
-	var err error
-	if d.Source, err = fromIP(src); err != nil {
-		return d, err
-	}
-	if d.Destination, err = fromIP(dst); err != nil {
-		return d, err
-	}
-	if d.Related, err = fromIPs(related); err != nil {
-		return d, err
-	}
-	d.DestinationPort = uint16(port)
-	d.FirstSeen, d.LastSeen, d.Received = fromTS(first), fromTS(last), fromTS(received)
-	return d, nil
+	return nil
 }
 
 // Summaries implements store.Store.
@@ -112,27 +148,30 @@ func (s *Store) Summaries(ctx context.Context, f store.SummaryFilter) ([]store.S
 	if f.After > 0 {
 		w.add("id > ?", f.After)
 	}
-	q := `SELECT id, member_id, collector_id, received, minute, source_ip, destination_port, transport, event_type,
-		device, dataset, count, destination FROM summaries` + w.String() + " ORDER BY id LIMIT " + strconv.Itoa(limit(f.Limit))
-	rows, err := s.r.QueryContext(ctx, q, w.args...)
+	q := `SELECT ` + strings.Join(summaryColumns, ", ") + ` FROM summaries` + w.String() + " ORDER BY id LIMIT " + strconv.Itoa(limit(f.Limit))
+	ss := pages[store.Summary]{limit: limit(f.Limit)}
+	err := s.queryRows(ctx, q, w.args, len(summaryColumns), func(vs []driver.Value) error {
+		x := ss.next()
+		r := rowReader{vs: vs, names: summaryColumns}
+		x.ID = r.int()
+		x.MemberID, x.CollectorID = r.text(), r.text()
+		x.Received, x.Minute = r.time(), r.time()
+		x.SourceIP = r.addr()
+		x.DestinationPort = uint16(r.int())
+		x.Transport, x.EventType, x.Device, x.Dataset = r.text(), r.text(), r.text(), r.text()
+		x.Count = r.int()
+		x.Destination = r.text()
+		return r.err
+	})
 	if err != nil {
 		return nil, s.wrap("summaries", err)
 	}
-	ss, err := collect(rows, func(sc interface{ Scan(...any) error }) (store.Summary, error) {
-		var x store.Summary
-		var received, minute int64
-		var src []byte
-		err := sc.Scan(&x.ID, &x.MemberID, &x.CollectorID, &received, &minute, &src, &x.DestinationPort,
-			&x.Transport, &x.EventType, &x.Device, &x.Dataset, &x.Count, &x.Destination)
-		if err != nil {
-			return x, err
-		}
-		x.Received, x.Minute = fromTS(received), fromTS(minute)
-		x.SourceIP, err = fromIP(src)
-		return x, err
-	})
-	return ss, s.wrap("summaries", err)
+	return ss.all(), nil
 }
+
+// summaryColumns are the columns Summaries reads, in order.
+var summaryColumns = []string{"id", "member_id", "collector_id", "received", "minute", "source_ip", "destination_port",
+	"transport", "event_type", "device", "dataset", "count", "destination"}
 
 // SummaryCounts implements store.Store.
 func (s *Store) SummaryCounts(ctx context.Context, f store.SummaryCountFilter) ([]store.SummaryCount, error) {
