@@ -1,8 +1,12 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Scan configures vulnerability scanning of members' proven targets.
@@ -12,10 +16,19 @@ type Scan struct {
 	Enabled bool `yaml:"enabled"`
 	// KillSwitch stops every scan: none starts, none runs on.
 	KillSwitch bool `yaml:"kill_switch"`
-	// Path is the scan store (targets, proofs, runs, findings, audit
-	// log). Default: data_dir/scan.db. CVEPath is the CVE database that
-	// `cve import` fills. Default: data_dir/cve.db.
-	Path    string `yaml:"path"`
+	// Driver is the scan store's backend (targets, proofs, runs,
+	// findings, audit log, kill switch): sqlite, a file at Path (default
+	// data_dir/scan.db), or postgres, a database every node shares.
+	// Default: store.driver's, so a cluster on PostgreSQL shares its scans.
+	Driver string `yaml:"driver"`
+	Path   string `yaml:"path"`
+	// postgres: the connection string, or a file that holds it (read at
+	// load into DSN); both unset, store's. MaxConns bounds the pool.
+	DSN      string `yaml:"dsn"`
+	DSNFile  string `yaml:"dsn_file"`
+	MaxConns int    `yaml:"max_conns"`
+	// CVEPath is the CVE database that `cve import` fills. Default:
+	// data_dir/cve.db.
 	CVEPath string `yaml:"cve_path"`
 	// Rate is probes a second across all scans; TargetRate probes a
 	// second to one address; Concurrency the probes in flight per scan.
@@ -44,6 +57,15 @@ func (c *Config) scanDefaults(dir string) {
 		s.Path = filepath.Join(c.DataDir, "scan.db")
 	} else if !filepath.IsAbs(s.Path) {
 		s.Path = filepath.Join(dir, s.Path)
+	}
+	if s.Driver == "" {
+		s.Driver = "sqlite"
+		if c.Store.Driver == "postgres" {
+			s.Driver = "postgres"
+		}
+	}
+	if s.DSNFile != "" && !filepath.IsAbs(s.DSNFile) {
+		s.DSNFile = filepath.Join(dir, s.DSNFile)
 	}
 	if s.CVEPath == "" {
 		s.CVEPath = filepath.Join(c.DataDir, "cve.db")
@@ -75,6 +97,7 @@ func (c *Config) scanDefaults(dir string) {
 
 func (c *Config) validateScan(bad func(path, format string, args ...any)) {
 	s := &c.Scan
+	c.validateScanStore(bad)
 	if s.Rate < 0 || s.Rate > 10000 {
 		bad("scan.rate", "%g: want probes a second between 0 and 10000", s.Rate)
 	}
@@ -105,5 +128,60 @@ func (c *Config) validateScan(bad func(path, format string, args ...any)) {
 			bad("scan.ports", "item %d: port %d is listed twice", i+1, p)
 		}
 		seen[p] = true
+	}
+}
+
+// validateScanStore checks the scan store's settings and fills scan.dsn:
+// from scan.dsn_file, or else store's own when store is PostgreSQL too.
+// It runs after validateStore, which has read store.dsn_file.
+func (c *Config) validateScanStore(bad func(path, format string, args ...any)) {
+	s := &c.Scan
+	switch s.Driver {
+	case "sqlite":
+		for path, set := range map[string]bool{"scan.dsn": s.DSN != "", "scan.dsn_file": s.DSNFile != "",
+			"scan.max_conns": s.MaxConns != 0} {
+			if set {
+				bad(path, "only with scan.driver postgres")
+			}
+		}
+		return
+	case "postgres":
+	default:
+		bad("scan.driver", "%q: want sqlite or postgres", s.Driver)
+		return
+	}
+	if _, set := c.pos["scan.path"]; set {
+		bad("scan.path", "only with scan.driver: sqlite; the scan store is in PostgreSQL (store's database by default). Set scan.driver: sqlite to keep this file")
+	}
+	if s.MaxConns < 0 || s.MaxConns > 1000 {
+		bad("scan.max_conns", "%d: want 1 to 1000, or 0 for the default", s.MaxConns)
+	}
+	path := "scan.dsn"
+	switch {
+	case s.DSN != "" && s.DSNFile != "":
+		bad("scan.dsn_file", "give scan.dsn or scan.dsn_file, not both")
+		return
+	case s.DSNFile != "":
+		path = "scan.dsn_file"
+		data, err := os.ReadFile(s.DSNFile)
+		if err != nil {
+			bad(path, "%v", err)
+			return
+		}
+		if s.DSN = strings.TrimSpace(string(data)); s.DSN == "" {
+			bad(path, "%s is empty", s.DSNFile)
+			return
+		}
+	case s.DSN == "" && c.Store.Driver == "postgres":
+		// store's DSN was checked with store; an error there is enough.
+		s.DSN = c.Store.DSN
+		return
+	case s.DSN == "":
+		bad("scan.driver", "postgres needs scan.dsn or scan.dsn_file, or store.driver: postgres, whose database it then shares")
+		return
+	}
+	// pgx's parse errors leave the password out.
+	if _, err := pgx.ParseConfig(s.DSN); err != nil {
+		bad(path, "%v", err)
 	}
 }

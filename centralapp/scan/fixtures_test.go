@@ -49,6 +49,13 @@ func startHTTP(t *testing.T, h http.Handler, conf *tls.Config) uint16 {
 // for the client to hang up.
 func startBanner(t *testing.T, banner string) uint16 {
 	t.Helper()
+	return startBannerFunc(t, func() string { return banner })
+}
+
+// startBannerFunc is startBanner with the banner of the moment: a service
+// upgraded between scans.
+func startBannerFunc(t *testing.T, banner func() string) uint16 {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +70,7 @@ func startBanner(t *testing.T, banner string) uint16 {
 			wg.Go(func() {
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(10 * time.Second))
-				c.Write([]byte(banner))
+				c.Write([]byte(banner()))
 				buf := make([]byte, 512)
 				for {
 					if _, err := c.Read(buf); err != nil {

@@ -26,7 +26,7 @@ const member = "northfield-college"
 // env is a scanner over a fresh store, with a fake resolver where
 // www.member.test is 127.0.0.1.
 type env struct {
-	store *SQLite
+	store Store
 	res   *fakeResolver
 	scan  *Scanner
 	dials atomic.Int64
@@ -34,11 +34,13 @@ type env struct {
 
 func newEnv(t *testing.T, ports []uint16, mod func(*Options)) *env {
 	t.Helper()
-	st, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "scan.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, openSQLite(t, t.TempDir()), ports, mod)
+}
+
+// newEnvOn is newEnv on the store st.
+func newEnvOn(t *testing.T, st Store, ports []uint16, mod func(*Options)) *env {
+	t.Helper()
+	var err error
 	e := &env{store: st, res: &fakeResolver{txt: map[string][]string{},
 		addrs: map[string][]netip.Addr{"www.member.test": {netip.MustParseAddr("127.0.0.1")}}}}
 	d := &net.Dialer{}

@@ -105,7 +105,8 @@ type Options struct {
 	// Killed is the config's kill switch: when set nothing is scanned.
 	Killed bool
 	// KillPoll is how often a running scan re-reads the durable kill
-	// switch, so a `scan kill` from another process stops it (default 1s).
+	// switch, so a `scan kill` from another process, or through another
+	// node sharing a PostgreSQL store, stops it (default 1s).
 	KillPoll time.Duration
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -168,7 +169,8 @@ func New(o Options) (*Scanner, error) {
 func (s *Scanner) now() time.Time { return s.o.Now().UTC() }
 
 // Kill throws the durable kill switch and stops every scan in flight in
-// this process; scans in other processes stop at their next poll.
+// this process; scans in other processes and on other nodes sharing the
+// store stop at their next poll.
 func (s *Scanner) Kill(ctx context.Context, by, why string) error {
 	if err := s.o.Store.SetKill(ctx, KillState{On: true, By: by, At: s.now(), Why: why}); err != nil {
 		return err

@@ -16,12 +16,12 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // SQLite is the Store in its own SQLite file (data_dir/scan.db), apart
 // from central's store: scanning is optional, and its audit log grows at
-// its own pace.
+// its own pace. It serves one node; nodes that share work share Postgres.
 type SQLite struct {
 	path string
 	db   *sql.DB
@@ -43,7 +43,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	// often in small statements.
 	db.SetMaxOpenConns(1)
 	s := &SQLite{path: path, db: db}
-	fsys, err := fs.Sub(migrations, "migrations")
+	fsys, err := fs.Sub(migrations, "migrations/sqlite")
 	if err == nil {
 		var p *goose.Provider
 		p, err = goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))

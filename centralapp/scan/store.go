@@ -78,7 +78,8 @@ type KillState struct {
 
 // Store keeps what scanning needs to remember: targets and their proofs
 // and approvals, runs with their findings, schedules, the kill switch and
-// the audit log. It is safe for concurrent use.
+// the audit log. It is safe for concurrent use. SQLite keeps it for one
+// node; Postgres shares it between the nodes of a cluster.
 type Store interface {
 	AddTarget(ctx context.Context, t Target) error // ErrExists for a member's duplicate value
 	Target(ctx context.Context, id string) (Target, error)

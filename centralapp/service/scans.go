@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
-	"os"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/config"
 	"github.com/cyberalarm/cyberalarm/centralapp/scan"
@@ -12,16 +10,17 @@ import (
 // openScans opens the scan store for the dashboard's findings page when
 // scanning is in use: scan.enabled, or a store that scans run by hand
 // (`scan run`) have made. Otherwise it returns nil, and the page says
-// that scanning is not configured.
-func openScans(ctx context.Context, c config.Scan) (*scan.SQLite, error) {
+// that scanning is not configured. A node that scans passes its scanner's
+// store, which the page then reads too.
+func openScans(ctx context.Context, c config.Scan, scanner *scan.Service) (scan.Store, error) {
+	if scanner != nil {
+		return scanner.Store, nil
+	}
 	if !c.Enabled {
-		_, err := os.Stat(c.Path)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		if err != nil {
+		ok, err := scan.StoreExists(ctx, c)
+		if err != nil || !ok {
 			return nil, err
 		}
 	}
-	return scan.OpenSQLite(ctx, c.Path)
+	return scan.OpenStore(ctx, c, nil)
 }
