@@ -79,12 +79,16 @@ var (
 	_ queue.Lease = (*postgres.Lease)(nil)
 )
 
-// storeAndObserve is the in-process queue's handler: store, then feed a
-// new batch to the aggregator.
+// storeAndObserve is the in-process queue's handler on one SQLite node:
+// store, then feed a new batch to the aggregator, holding ingestMu's read
+// side throughout so that a snapshot sees every stored batch fed.
 func (s *Service) storeAndObserve(ctx context.Context, b *store.Batch) (bool, error) {
+	s.ingestMu.RLock()
+	defer s.ingestMu.RUnlock()
 	dup, err := s.Store.IngestBatch(ctx, b)
 	if err == nil && !dup {
 		s.observe(*b)
+		s.observed.note(b.LastDetectionID, b.LastSummaryID)
 	}
 	return dup, err
 }
@@ -235,14 +239,8 @@ func (s *Service) followStore(ctx context.Context) error {
 	t := time.NewTicker(storePoll)
 	defer t.Stop()
 	for {
-		for {
-			n, err := s.feedStored(ctx)
-			if err != nil {
-				return err
-			}
-			if n < store.MaxLimit {
-				break
-			}
+		if _, _, err := s.catchUp(ctx, time.Time{}); err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -252,22 +250,41 @@ func (s *Service) followStore(ctx context.Context) error {
 	}
 }
 
-// feedStored feeds the aggregator one page of each table and returns the
-// larger page's length.
-func (s *Service) feedStored(ctx context.Context) (int, error) {
+// feedPage is how many rows of each table the aggregator is fed at once
+// from the store: it bounds what a catch-up holds (a page of
+// store.MaxLimit detections with their JSON is over 100 MB), and larger
+// pages are no faster.
+const feedPage = 4096
+
+// catchUp feeds the aggregator every row stored after its position, of
+// those seen (detections) or in their minute (summaries) at or after since
+// (zero for all), and returns how many of each it fed.
+func (s *Service) catchUp(ctx context.Context, since time.Time) (detections, summaries int, err error) {
+	for {
+		d, f, err := s.feedStored(ctx, since)
+		detections, summaries = detections+d, summaries+f
+		if err != nil || max(d, f) < feedPage {
+			return detections, summaries, err
+		}
+	}
+}
+
+// feedStored feeds the aggregator one page of each table from its
+// position and returns the pages' lengths.
+func (s *Service) feedStored(ctx context.Context, since time.Time) (detections, summaries int, err error) {
 	s.mu.Lock()
 	pos := s.fed
 	s.mu.Unlock()
-	ds, err := s.Store.Detections(ctx, store.DetectionFilter{After: pos.detection, Limit: store.MaxLimit})
+	ds, err := s.Store.Detections(ctx, store.DetectionFilter{After: pos.detection, Since: since, Limit: feedPage})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	ss, err := s.Store.Summaries(ctx, store.SummaryFilter{After: pos.summary, Limit: store.MaxLimit})
+	ss, err := s.Store.Summaries(ctx, store.SummaryFilter{After: pos.summary, Since: since, Limit: feedPage})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if len(ds) == 0 && len(ss) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -278,11 +295,12 @@ func (s *Service) feedStored(ctx context.Context) (int, error) {
 	if len(ss) > 0 {
 		s.fed.summary = ss[len(ss)-1].ID
 	}
-	return max(len(ds), len(ss)), nil
+	return len(ds), len(ss), nil
 }
 
-// fedPosition is how far the aggregator has seen the batches of a
-// cluster: the stream sequence, or the last detection and summary ids.
+// fedPosition is how far the aggregator has seen the stored batches: the
+// stream sequence on a queue cluster, else the last detection and summary
+// ids.
 type fedPosition struct {
 	seq                uint64
 	detection, summary int64
@@ -298,14 +316,21 @@ func (p fedPosition) append(b []byte) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(p.summary))
 }
 
-// flushShared is Flush, then, on a cluster, saving the aggregation state
-// with the position it holds, so the next leader resumes there.
+// parsePosition reads what append wrote.
+func parsePosition(b []byte) fedPosition {
+	return fedPosition{seq: binary.BigEndian.Uint64(b), detection: int64(binary.BigEndian.Uint64(b[8:])),
+		summary: int64(binary.BigEndian.Uint64(b[16:]))}
+}
+
+// flushShared is Flush, then saving the aggregation state with the
+// position it holds, so the next leader, or this node after a crash,
+// resumes there.
 func (s *Service) flushShared(ctx context.Context) error {
 	if err := s.Flush(ctx, time.Now()); err != nil {
 		return err
 	}
 	if s.shared == nil {
-		return nil
+		return s.saveAggregate()
 	}
 	s.mu.Lock()
 	data, err := s.Agg.MarshalBinary()
@@ -333,8 +358,7 @@ func (s *Service) restoreShared(ctx context.Context) error {
 		if len(data) < positionBytes {
 			return errors.New("aggregation state: truncated")
 		}
-		pos = fedPosition{seq: binary.BigEndian.Uint64(data), detection: int64(binary.BigEndian.Uint64(data[8:])),
-			summary: int64(binary.BigEndian.Uint64(data[16:]))}
+		pos = parsePosition(data)
 		snapshot = data[positionBytes:]
 	}
 	if err := s.Agg.UnmarshalBinary(snapshot); err != nil {

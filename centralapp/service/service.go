@@ -43,9 +43,10 @@ type Service struct {
 	CA    *pki.CA
 	Auth  *auth.Authenticator
 	Agg   *aggregate.Aggregator
-	// Scans is the scan store the dashboard's findings page reads; nil
-	// when scanning is not in use or the dashboard is off.
-	Scans *scan.SQLite
+	// Scans is the scan store the dashboard's findings page reads (the
+	// scanner's, on a node that scans); nil when scanning is not in use or
+	// the dashboard is off.
+	Scans scan.Store
 	srv   *server.Server
 
 	// q carries verified batches to the store; js is q on a JetStream
@@ -69,7 +70,16 @@ type Service struct {
 
 	mu             sync.Mutex // serialises Flush; with js, the aggregation feed too
 	lastIndicators []byte
-	fed            fedPosition // on a cluster: how far the aggregator has seen batches
+	fed            fedPosition // how far the aggregator was fed from the store or stream
+
+	// On one SQLite node the aggregator is fed as each batch is stored:
+	// storing and feeding a batch holds ingestMu's read side, taking a
+	// snapshot its write side, so a snapshot covers every batch stored
+	// before it and none after, whose ids are higher. observed is the
+	// highest ids fed; saved is what the last save wrote.
+	ingestMu sync.RWMutex
+	observed observedPosition
+	saved    savedState
 }
 
 // Open opens central's state under cfg.DataDir, creating it on first use.
@@ -139,7 +149,7 @@ func openWith(ctx context.Context, cfg *config.Config, log *slog.Logger, ttl tim
 			Store: s.Store, Auth: s.Auth, Admin: s, Key: key, CAFingerprint: s.CA.CAFingerprint(),
 			EnrolTokenTTL: cfg.Web.EnrolTokenTTL, Logger: log,
 		}
-		if s.Scans, err = openScans(ctx, cfg.Scan); err != nil {
+		if s.Scans, err = openScans(ctx, cfg.Scan, s.scanner); err != nil {
 			return nil, err
 		}
 		if s.Scans != nil {
@@ -354,26 +364,6 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-func (s *Service) snapshotPath() string { return filepath.Join(s.cfg.DataDir, "aggregate.state") }
-
-// restoreAggregate loads the aggregation state saved at the last shutdown.
-func (s *Service) restoreAggregate(ctx context.Context) error {
-	data, err := os.ReadFile(s.snapshotPath())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.Agg.UnmarshalBinary(data); err != nil {
-		s.log.Warn("aggregation state not restored; starting afresh", "err", err)
-		return nil
-	}
-	// Changes not yet stored at the last shutdown are not in the state:
-	// store every live campaign again.
-	return s.putCampaigns(ctx, s.Agg.Campaigns(time.Now().Add(-s.Agg.Config().CampaignTTL)), time.Now())
-}
-
 // putCampaigns stores campaigns in the store's form.
 func (s *Service) putCampaigns(ctx context.Context, cs []aggregate.Campaign, now time.Time) error {
 	if len(cs) == 0 {
@@ -389,18 +379,6 @@ func (s *Service) putCampaigns(ctx context.Context, cs []aggregate.Campaign, now
 		return fmt.Errorf("campaigns: %w", err)
 	}
 	return nil
-}
-
-func (s *Service) saveAggregate() error {
-	data, err := s.Agg.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	tmp := s.snapshotPath() + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.snapshotPath())
 }
 
 // Close saves the aggregation state and releases the store.
@@ -420,7 +398,7 @@ func (s *Service) Close() {
 	if s.Store != nil {
 		s.Store.Close()
 	}
-	if s.Scans != nil {
+	if s.Scans != nil && s.scanner == nil {
 		s.Scans.Close()
 	}
 	if s.scanner != nil {
