@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/internal/groupcommit"
 )
 
 // Group commit: concurrent IngestBatch calls are written by one goroutine
@@ -65,31 +66,12 @@ func (s *Store) submit(r *ingestReq) error {
 // before it returns, so Close drains.
 func (s *Store) ingester() {
 	defer close(s.ingestDone)
-	group := make([]*ingestReq, 0, maxGroupBatches)
-	for {
-		select {
-		case r := <-s.ingests:
-			group = append(group[:0], r)
-		case <-s.closing:
-			return
-		}
-		rows := group[0].rows()
-	more:
-		for len(group) < maxGroupBatches && rows < maxGroupRows {
-			select {
-			case r := <-s.ingests:
-				group = append(group, r)
-				rows += r.rows()
-			default:
-				break more
-			}
-		}
+	groupcommit.Run(s.ingests, s.closing, maxGroupBatches, maxGroupRows, (*ingestReq).rows, func(group []*ingestReq) {
 		s.ingestGroup(group)
 		for _, r := range group {
 			close(r.done)
 		}
-		clear(group)
-	}
+	})
 }
 
 // ingestGroup writes reqs in one transaction and sets each one's outcome.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/internal/groupcommit"
 )
 
 // rowsPerInsert is the number of rows in one multi-row INSERT: 64 rows of
@@ -109,34 +110,16 @@ func (s *Store) IngestBatch(ctx context.Context, b *store.Batch) (duplicate bool
 func ingestOp(b *store.Batch) string { return "ingest batch " + b.CollectorID + "/" + b.ID }
 
 // ingester takes batches until the store closes, groups those waiting, and
-// writes each group in one transaction.
+// writes each group in one transaction. A group it has taken is written
+// before it returns, so Close drains.
 func (s *Store) ingester() {
 	defer close(s.ingestDone)
-	group := make([]*ingestReq, 0, maxGroupBatches)
-	for {
-		select {
-		case r := <-s.ingests:
-			group = append(group[:0], r)
-		case <-s.closing:
-			return
-		}
-		rows := group[0].rows()
-	more:
-		for len(group) < maxGroupBatches && rows < maxGroupRows {
-			select {
-			case r := <-s.ingests:
-				group = append(group, r)
-				rows += r.rows()
-			default:
-				break more
-			}
-		}
+	groupcommit.Run(s.ingests, s.closing, maxGroupBatches, maxGroupRows, (*ingestReq).rows, func(group []*ingestReq) {
 		s.ingestGroup(group)
 		for _, r := range group {
 			close(r.done)
 		}
-		clear(group)
-	}
+	})
 }
 
 // ingestGroup writes reqs in one transaction and sets each one's outcome.
