@@ -333,13 +333,14 @@ func (s *Service) flushShared(ctx context.Context) error {
 		return s.saveAggregate()
 	}
 	s.mu.Lock()
-	data, err := s.Agg.MarshalBinary()
+	snap := s.Agg.Snapshot()
 	pos := s.fed
 	s.mu.Unlock()
+	data, err := snap.AppendBinary(pos.append(nil))
 	if err != nil {
 		return err
 	}
-	return s.shared.SaveState(ctx, aggregateState, append(pos.append(nil), data...))
+	return s.shared.SaveState(ctx, aggregateState, data)
 }
 
 // restoreShared loads the aggregation state the last leader saved, with

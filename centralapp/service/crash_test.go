@@ -157,12 +157,14 @@ func TestSnapshotDuringIngest(t *testing.T) {
 				return
 			default:
 			}
-			pos, data, err := s.soloState()
+			pos, snap := s.soloState()
+			// Encoded while ingest goes on, as saveAggregate does.
+			data, err := snap.AppendBinary(pos.append([]byte(stateMagic)))
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			snaps = append(snaps, append(append([]byte(stateMagic), pos.append(nil)...), data...))
+			snaps = append(snaps, data)
 			time.Sleep(time.Millisecond)
 		}
 	})

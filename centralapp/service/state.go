@@ -123,14 +123,14 @@ func (s *Service) loadState(data []byte) error {
 	return nil
 }
 
-// soloState returns the aggregator's snapshot and the position it covers,
-// taken while no batch is between the store and the aggregator: ingest
-// waits for the marshal.
-func (s *Service) soloState() (fedPosition, []byte, error) {
+// soloState returns a snapshot of the aggregator and the position it
+// covers, taken while no batch is between the store and the aggregator:
+// ingest waits for the snapshot to be taken, not for its encoding to be
+// finished and written.
+func (s *Service) soloState() (fedPosition, *aggregate.Snapshot) {
 	s.ingestMu.Lock()
 	defer s.ingestMu.Unlock()
-	data, err := s.Agg.MarshalBinary()
-	return s.observed.load(), data, err
+	return s.observed.load(), s.Agg.Snapshot()
 }
 
 // saveAggregate writes the aggregation state and its position to the
@@ -142,12 +142,13 @@ func (s *Service) saveAggregate() error {
 		return nil
 	}
 	start := time.Now()
-	pos, data, err := s.soloState()
+	pos, snap := s.soloState()
+	pause := time.Since(start)
+	data, err := snap.AppendBinary(pos.append([]byte(stateMagic)))
 	if err != nil {
 		return err
 	}
-	pause := time.Since(start)
-	if err := writeFileSync(s.snapshotPath(), []byte(stateMagic), pos.append(nil), data); err != nil {
+	if err := writeFileSync(s.snapshotPath(), data); err != nil {
 		return fmt.Errorf("saving aggregation state: %w", err)
 	}
 	s.saved.pos, s.saved.ok = pos, true
