@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/cyberalarm/cyberalarm/centralapp/store/postgres"
 )
 
 // Postgres is the Store in a PostgreSQL database that every central node
@@ -62,33 +64,16 @@ func OpenPostgres(ctx context.Context, o PostgresOptions) (*Postgres, error) {
 	if o.DSN == "" {
 		return nil, errors.New("scan store: no dsn given")
 	}
-	cfg, err := pgxpool.ParseConfig(o.DSN)
-	if err != nil {
-		// pgx leaves the password out of its parse errors.
-		return nil, fmt.Errorf("scan store: dsn: %w", err)
-	}
-	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "cyberalarm-central scan"
-	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultPostgresConns
 	}
-	// Two at least: goose holds one for its lock while it migrates on
-	// another.
-	cfg.MaxConns = int32(min(max(o.MaxConns, 2), 1000))
-	cfg.MaxConnIdleTime = 5 * time.Minute
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := postgres.Connect(ctx, "scan store", o.DSN, "cyberalarm-central scan", o.MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("scan store: %w", err)
-	}
-	// The pool connects lazily: a bad address fails here, not mid-scan.
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("scan store: connect: %w", err)
+		return nil, err
 	}
 	s := &Postgres{pool: pool}
 	if err := s.migrate(ctx, log); err != nil {

@@ -68,40 +68,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.DSN == "" {
 		return nil, errors.New("postgres store: no dsn given")
 	}
-	cfg, err := pgxpool.ParseConfig(opts.DSN)
-	if err != nil {
-		// pgx leaves the password out of its parse errors.
-		return nil, fmt.Errorf("postgres store: dsn: %w", err)
-	}
-	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "cyberalarm-central"
-	}
-	// JIT compiles the expressions of a large scan for seconds (6 s of a
-	// 7-day SourceActivity over 10M detections) to save less than that:
-	// the store's queries are simple. A DSN may still turn it on.
-	if cfg.ConnConfig.RuntimeParams["jit"] == "" {
-		cfg.ConnConfig.RuntimeParams["jit"] = "off"
-	}
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = DefaultMaxConns
 	}
-	// Two at least: goose holds one for its lock while it migrates on
-	// another.
-	cfg.MaxConns = int32(min(max(opts.MaxConns, 2), 1<<20))
-	cfg.MaxConnIdleTime = 5 * time.Minute
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// The pool connects lazily; ping so a bad address or credentials fail
-	// here, not at the first batch.
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := Connect(ctx, "postgres store", opts.DSN, "cyberalarm-central", opts.MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("postgres store: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres store: connect: %w", err)
+		return nil, err
 	}
 	s := &Store{pool: pool, log: log, months: map[time.Time]bool{}}
 	if err := s.migrate(ctx); err != nil {
