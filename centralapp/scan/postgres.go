@@ -14,9 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store/postgres"
 )
@@ -88,20 +85,7 @@ func (s *Postgres) migrate(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("scan store: migrations: %w", err)
 	}
-	// Probe the lock each second for up to five minutes: a node that
-	// starts beside one migrating waits for it.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(postgresMigrateLockID), lock.WithLockTimeout(1, 300))
-	if err != nil {
-		return fmt.Errorf("scan store: migrations: %w", err)
-	}
-	db := stdlib.OpenDBFromPool(s.pool)
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true),
-		goose.WithTableName(postgresMigrationTable), goose.WithSlog(log), goose.WithSessionLocker(locker))
-	if err == nil {
-		_, err = p.Up(ctx)
-	}
-	if err != nil {
+	if err := postgres.Migrate(ctx, s.pool, fsys, postgresMigrateLockID, postgresMigrationTable, log); err != nil {
 		return fmt.Errorf("scan store: migrate: %w", err)
 	}
 	return nil

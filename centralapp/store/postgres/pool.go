@@ -3,9 +3,14 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 // Connect opens a pool of at most maxConns connections (two at least:
@@ -40,4 +45,29 @@ func Connect(ctx context.Context, what, dsn, app string, maxConns int) (*pgxpool
 		return nil, fmt.Errorf("%s: connect: %w", what, err)
 	}
 	return pool, nil
+}
+
+// Migrate brings the schema in fsys up to date through pool, one node at a
+// time under the advisory lock lockID, recording versions in table ("" for
+// goose's default). A node that starts beside one migrating waits for it:
+// the lock is probed each second for up to five minutes.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, fsys fs.FS, lockID int64, table string, log *slog.Logger) error {
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return err
+	}
+	// goose migrates through database/sql: a *sql.DB over the pool, closed
+	// after (which leaves the pool open).
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithSlog(log), goose.WithSessionLocker(locker)}
+	if table != "" {
+		opts = append(opts, goose.WithTableName(table))
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
@@ -103,25 +101,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("postgres store: migrations: %w", err)
 	}
-	// Probe the lock each second, for up to five minutes: a node that
-	// starts beside one migrating waits for it.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrateLockID), lock.WithLockTimeout(1, 300))
-	if err != nil {
-		return fmt.Errorf("postgres store: migrations: %w", err)
-	}
-	// goose migrates through database/sql: a *sql.DB over the pool, closed
-	// after (which leaves the pool open).
-	db := stdlib.OpenDBFromPool(s.pool)
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithDisableGlobalRegistry(true), goose.WithSlog(s.log), goose.WithSessionLocker(locker))
-	if err != nil {
-		return fmt.Errorf("postgres store: migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return s.wrap("migrate", err)
-	}
-	return nil
+	return s.wrap("migrate", Migrate(ctx, s.pool, fsys, migrateLockID, "", s.log))
 }
 
 // Close writes the batches the ingester has taken, refuses the others, and
