@@ -168,10 +168,10 @@ func (s *Service) removeTempStates() {
 	}
 }
 
-// writeFileSync replaces path with the concatenation of parts through a
-// synced temporary file, and syncs the directory so the rename is durable
-// too: a crash leaves the old file or the new one.
-func writeFileSync(path string, parts ...[]byte) (err error) {
+// writeFileSync replaces path with data through a synced temporary file,
+// and syncs the directory so the rename is durable too: a crash leaves the
+// old file or the new one.
+func writeFileSync(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -183,10 +183,8 @@ func writeFileSync(path string, parts ...[]byte) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	for _, p := range parts {
-		if _, err := f.Write(p); err != nil {
-			return err
-		}
+	if _, err := f.Write(data); err != nil {
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		return err
