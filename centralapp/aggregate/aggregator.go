@@ -95,10 +95,18 @@ type shard struct {
 	// sessions that became campaigns during the batch being added.
 	sessions  int
 	qualified int64
-	// evicted counts the sources a sweep evicted; oldest is at or before
-	// the least recent Touched of the shard's sources and sessions.
+	// evicted counts the sources a sweep evicted.
 	evicted int64
-	oldest  int64
+	// due lists sources by the Window-long span of processing time in
+	// which something of theirs may expire (see listDue): a sweep visits
+	// the sources listed in the spans that ended, not every source, so
+	// that its cost follows what expires, not what is kept. A replay of a
+	// month from the store sweeps every Window of its clock.
+	due map[int64][]*sourceState
+	// visitAll makes sweeps visit every source, as a test's reference.
+	visitAll bool
+	// free holds sessions for reuse (see recycle).
+	free []*session
 }
 
 // route is what Add works out once per observation of a batch.
@@ -158,6 +166,11 @@ type sourceState struct {
 	portBuf    [2]uint16
 	sessionBuf [1]*session
 	keyBuf     [1]sessKey
+
+	// due is the span the source is listed under in its shard's due; 0
+	// when it is not listed; addr its address, for the listing.
+	due  int64
+	addr netip.Addr
 }
 
 type sessKey struct {
@@ -245,7 +258,7 @@ func (a *Aggregator) reset(st state) {
 			sources: make(map[netip.Addr]*sourceState, len(st.Sources)/len(a.shards)),
 			changed: make(map[*session][]string),
 			owner:   make(map[*session]netip.Addr),
-			oldest:  math.MinInt64,
+			due:     make(map[int64][]*sourceState),
 		}
 	}
 	for addr, s := range st.Sources {
@@ -253,6 +266,7 @@ func (a *Aggregator) reset(st state) {
 		sh.sources[addr] = s
 		sh.sessions += len(s.Sessions)
 		s.setKeys()
+		sh.listDue(addr, s, sh.expiry(s))
 	}
 	st.Sources = nil
 	a.st = st
@@ -325,12 +339,19 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // is refused whole, with a *BatchError. The campaigns it formed or changed
 // are reported by Changes.
 func (a *Aggregator) Add(batch []Observation) error {
+	return a.AddAt(a.cfg.Now(), batch)
+}
+
+// AddAt is Add at processing time now instead of Config.Now: a rebuild
+// from stored data replays it at the times it arrived, or its event times,
+// so that what it keeps, and for how long, is what live ingest kept. The
+// clock never goes back: a now behind it counts as the clock.
+func (a *Aggregator) AddAt(now time.Time, batch []Observation) error {
 	for i := range batch {
 		if err := batch[i].validate(); err != nil {
 			return &BatchError{i, err}
 		}
 	}
-	now := a.cfg.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// Evict what went idle before the batch arrived, so that stale state
@@ -422,6 +443,87 @@ func (sh *shard) add(o *Observation, r *route, clock int64) {
 	if o.Kind == KindDetection {
 		sh.campaigns(r.src, s, o, r.idx, f, l, clock)
 	}
+	// What was touched now expires Window+Lateness from now at the
+	// earliest: list the source then, unless it is listed before.
+	sh.listDue(r.src, s, clock+int64(sh.cfg.Window+sh.cfg.Lateness))
+}
+
+// span numbers the Window-long span of processing time holding e, from
+// 1 (0 is "not listed"); processing time is never before 1970.
+func (sh *shard) span(e int64) int64 {
+	return max(e, 0)/int64(sh.cfg.Window) + 1
+}
+
+// listDue lists s to be visited by the sweep after e, unless it is
+// listed for an earlier visit, which lists it again for what is left. The
+// lists hold the sources' states, not their addresses: a sweep visits
+// millions, and looking each up in the map of sources was most of its
+// time.
+func (sh *shard) listDue(src netip.Addr, s *sourceState, e int64) {
+	if b := sh.span(e); s.due == 0 || b < s.due {
+		s.due, s.addr = b, src
+		sh.due[b] = append(sh.due[b], s)
+	}
+}
+
+// maxFree bounds the sessions a shard keeps for reuse.
+const maxFree = 1 << 14
+
+// recycle keeps x, which nothing refers to any more, for newSession:
+// sessions come and go by the million, and allocating each afresh was a
+// third of a rebuild's garbage.
+func (sh *shard) recycle(x *session) {
+	if len(sh.free) < maxFree {
+		sh.free = append(sh.free, x)
+	}
+}
+
+// newSession is newSession, on a recycled session when there is one.
+func (sh *shard) newSession(group string, f, l int64) *session {
+	n := len(sh.free)
+	if n == 0 {
+		return newSession(group, f, l)
+	}
+	x := sh.free[n-1]
+	sh.free[n-1] = nil
+	sh.free = sh.free[:n-1]
+	*x = session{Group: group, First: f, Last: l}
+	x.Members, x.Techniques, x.Ports = x.memberBuf[:0], x.techBuf[:0], x.portBuf[:0]
+	return x
+}
+
+// dropped marks a source's state that is no longer tracked: its listings
+// are stale.
+const dropped = -1
+
+// drop stops tracking src. Its listings keep its state until they come
+// due, so what it held is let go now.
+func (sh *shard) drop(src netip.Addr, s *sourceState) {
+	delete(sh.sources, src)
+	s.due = dropped
+	s.Members, s.Ports, s.Sessions, s.keys = nil, nil, nil, nil
+}
+
+// expiry is when the first thing s holds may be evicted (see sweepIdle):
+// a session when idle Window+Lateness, or CampaignTTL if longer once it
+// is a campaign; the profile when idle as long as Emerging or
+// Window+Lateness, once no session is left.
+func (sh *shard) expiry(s *sourceState) int64 {
+	c := sh.cfg
+	open := int64(c.Window + c.Lateness)
+	if len(s.keys) == 0 {
+		return s.Touched + int64(max(c.Emerging, c.Window+c.Lateness))
+	}
+	e := int64(math.MaxInt64)
+	for i := range s.keys {
+		k := &s.keys[i]
+		if k.qualified {
+			e = min(e, k.touched+max(open, int64(c.CampaignTTL)))
+		} else {
+			e = min(e, k.touched+open)
+		}
+	}
+	return e
 }
 
 func (s *sourceState) observe(idx uint32, f, l, n int64, port uint16) {
@@ -497,7 +599,7 @@ func (sh *shard) session(src netip.Addr, s *sourceState, group string, o *Observ
 		sh.sessions--
 	}
 	if cur == nil {
-		cur = newSession(group, f, l)
+		cur = sh.newSession(group, f, l)
 		ci = len(s.Sessions)
 		s.Sessions = append(s.Sessions, cur)
 		s.keys = append(s.keys, sessKey{group: group})
@@ -635,11 +737,12 @@ func (a *Aggregator) sweep() {
 		})
 		for _, x := range all[:k] {
 			sh := a.shardOf(x.addr)
-			for _, ss := range sh.sources[x.addr].Sessions {
+			s := sh.sources[x.addr]
+			for _, ss := range s.Sessions {
 				sh.forget(ss)
 				sh.sessions--
 			}
-			delete(sh.sources, x.addr)
+			sh.drop(x.addr, s)
 			a.st.Stats.EvictedSources++
 		}
 	}
@@ -650,33 +753,68 @@ func (a *Aggregator) sweep() {
 }
 
 // sweepIdle evicts the shard's idle sessions and sources (see sweep),
-// counting the sources in evicted. Nothing can be idle while the least
-// recently touched is newer than open (profile is never after it), so
-// then the scan is skipped: a rebuild, all at one instant, never needs it.
+// counting the sources in evicted. It visits the sources listed in the
+// spans that ended by now, in order; a listing whose source went, or was
+// listed again earlier, is stale and skipped. A source keeping something
+// is listed again for when that may expire.
 func (sh *shard) sweepIdle(now, open, ttl, profile int64) {
-	if sh.oldest >= open {
+	if sh.visitAll {
+		sh.sweepAll(open, ttl, profile)
 		return
 	}
-	oldest := now // whatever is touched later is touched at now or after
+	var spans []int64
+	for b := range sh.due {
+		if b <= sh.span(now) {
+			spans = append(spans, b)
+		}
+	}
+	slices.Sort(spans)
+	for _, b := range spans {
+		// The span holding now is visited at every sweep until it ends:
+		// its sources that keep something are listed in it again.
+		list := sh.due[b]
+		delete(sh.due, b)
+		for _, s := range list {
+			if s.due != b {
+				continue // dropped, or listed earlier since
+			}
+			s.due = 0
+			s.deleteSessions(func(x *session, k *sessKey) bool {
+				gone := k.touched < open && (!k.qualified || k.touched < ttl)
+				if gone {
+					sh.forget(x)
+					sh.sessions--
+					sh.recycle(x)
+				}
+				return gone
+			})
+			if len(s.Sessions) == 0 && s.Touched < profile {
+				sh.drop(s.addr, s)
+				sh.evicted++
+				continue
+			}
+			sh.listDue(s.addr, s, sh.expiry(s))
+		}
+	}
+}
+
+// sweepAll is the sweep by visiting every source, the tests' reference
+// for the due lists.
+func (sh *shard) sweepAll(open, ttl, profile int64) {
 	for addr, s := range sh.sources {
 		s.deleteSessions(func(x *session, k *sessKey) bool {
 			gone := k.touched < open && (!k.qualified || k.touched < ttl)
 			if gone {
 				sh.forget(x)
 				sh.sessions--
-			} else {
-				oldest = min(oldest, k.touched)
 			}
 			return gone
 		})
 		if len(s.Sessions) == 0 && s.Touched < profile {
-			delete(sh.sources, addr)
+			sh.drop(addr, s)
 			sh.evicted++
-		} else {
-			oldest = min(oldest, s.Touched)
 		}
 	}
-	sh.oldest = oldest
 }
 
 // eachShard runs fn on every shard, in parallel when there are several.

@@ -80,13 +80,20 @@ func AppendDetection(dst []Observation, d *detect.Detection) []Observation {
 		Last:       d.LastSeen,
 		Kind:       KindDetection,
 	}
-	if d.Source.IsValid() {
-		o.Source = d.Source
+	return AppendSources(dst, o, d.Source, d.Related)
+}
+
+// AppendSources appends the observations of a detection whose other
+// fields o holds: o from source, if valid, and o with a count of 1 from
+// each related source but source.
+func AppendSources(dst []Observation, o Observation, source netip.Addr, related []netip.Addr) []Observation {
+	if source.IsValid() {
+		o.Source = source
 		dst = append(dst, o)
 	}
 	o.Count = 1
-	for _, a := range d.Related {
-		if a == d.Source {
+	for _, a := range related {
+		if a == source {
 			continue
 		}
 		o.Source = a
