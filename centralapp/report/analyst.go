@@ -129,10 +129,10 @@ type sigTally struct {
 	via     set
 }
 
-func (t *sigTally) add(d *store.Detection, src netip.Addr) {
-	t.s.Detections++
-	t.s.Events += d.Count
-	t.members.add(d.MemberID)
+func (t *sigTally) add(r *store.Rollup, src netip.Addr) {
+	t.s.Detections += r.Detections
+	t.s.Events += r.Count
+	t.members.add(r.MemberID)
 	if src.IsValid() {
 		t.sources[src] = struct{}{}
 	}
@@ -188,7 +188,7 @@ func (b *Builder) tallyAll(ctx context.Context, p Period, full bool) (*analystTa
 		t.n.addEvents(s.Count, s.EventType)
 		member(s.MemberID).n.addEvents(s.Count, s.EventType)
 		if t.days != nil {
-			addDay(t.days, t.starts, s.Minute, s.Count, s.EventType, false)
+			addDay(t.days, t.starts, s.Minute, s.Count, s.EventType, 0)
 		}
 		if a := s.SourceIP.Unmap(); external(a) {
 			sourceAt(a, s.MemberID)
@@ -197,42 +197,42 @@ func (b *Builder) tallyAll(ctx context.Context, p Period, full bool) (*analystTa
 	if err != nil {
 		return nil, err
 	}
-	err = b.eachDetection(ctx, "", p, func(d *store.Detection) {
-		sm := sampleOf(d)
-		t.n.addEvents(d.Count, sm.Event.Type)
-		t.n.Detections++
-		m := member(d.MemberID)
-		m.n.addEvents(d.Count, sm.Event.Type)
-		m.n.Detections++
-		for _, id := range d.Techniques {
-			m.techs[technique.Name(id)] += d.Count
+	err = b.eachDetectionGroup(ctx, "", p, full, func(r *store.Rollup) {
+		t.n.addEvents(r.Count, r.EventType)
+		t.n.Detections += r.Detections
+		m := member(r.MemberID)
+		m.n.addEvents(r.Count, r.EventType)
+		m.n.Detections += r.Detections
+		for _, id := range r.Techniques {
+			m.techs[technique.Name(id)] += r.Count
 		}
 		if t.days != nil {
-			addDay(t.days, t.starts, d.LastSeen, d.Count, sm.Event.Type, true)
+			addDay(t.days, t.starts, r.LastSeen, r.Count, r.EventType, r.Detections)
 		}
-		src := d.Source.Unmap()
-		if !external(src) || sm.Network.Direction == "outbound" {
+		src := r.Source
+		if !external(src) || r.Outbound {
 			src = netip.Addr{}
 		} else {
-			sourceAt(src, d.MemberID)
+			sourceAt(src, r.MemberID)
 		}
 		if !full {
 			return
 		}
-		tallyOf(t.rules, d.RuleID, d.RuleName).add(d, src)
-		if sm.Event.Category == "intrusion_detection" && sm.Rule.Name != "" {
-			tallyOf(t.ids, sm.Rule.Name, sm.Rule.Name).add(d, src)
+		tallyOf(t.rules, r.RuleID, r.RuleName).add(r, src)
+		ids := r.EventCategory == "intrusion_detection"
+		if ids && r.Signature != "" {
+			tallyOf(t.ids, r.Signature, r.Signature).add(r, src)
 		}
-		var ids []string
-		for _, s := range append([]string{d.RuleID, d.RuleName, sm.Rule.Name}, d.Techniques...) {
-			ids = cves(ids, s)
+		var found []string
+		for _, s := range append([]string{r.RuleID, r.RuleName, r.Signature}, r.Techniques...) {
+			found = cves(found, s)
 		}
-		for _, id := range ids {
+		for _, id := range found {
 			c := tallyOf(t.cves, id, id)
-			c.add(d, src)
-			c.via.add(d.RuleName)
-			if sm.Rule.Name != "" && sm.Rule.Name != d.RuleName && sm.Event.Category == "intrusion_detection" {
-				c.via.add(sm.Rule.Name)
+			c.add(r, src)
+			c.via.add(r.RuleName)
+			if r.Signature != "" && r.Signature != r.RuleName && ids {
+				c.via.add(r.Signature)
 			}
 		}
 	})

@@ -14,10 +14,11 @@
 package report
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/aggregate"
@@ -52,6 +53,9 @@ type Options struct {
 type Builder struct {
 	o     Options
 	rules map[string]*rules.Rule
+	// noRollups reads every detection, for tests that compare the two
+	// ways of counting.
+	noRollups bool
 }
 
 // NewBuilder returns a Builder for o.
@@ -85,34 +89,54 @@ func NewBuilder(o Options) (*Builder, error) {
 	return b, nil
 }
 
-// sample is the part of a detection's sample event that reports use.
-type sample struct {
-	Event struct {
-		Type     string `json:"type"`
-		Category string `json:"category"`
-		Dataset  string `json:"dataset"`
-	} `json:"event"`
-	Destination struct {
-		IP string `json:"ip"`
-	} `json:"destination"`
-	Network struct {
-		Direction string `json:"direction"`
-	} `json:"network"`
-	Rule struct {
-		Name string `json:"name"`
-	} `json:"rule"`
+// eachDetectionGroup calls fn for the detections of member ("" for all)
+// last seen in p, grouped as far as p allows, in the order of their
+// first detection: what a tally takes from the first detection of a
+// kind (a finding's name, say) then comes from the same detection either
+// way. When p's start and end, and with days every start of a day of p,
+// fall on UTC hours, the groups are the store's hourly rollups: each
+// holds detections of one hour, so of one day, and the hours of p hold
+// exactly its detections. Otherwise (members in zones such as +05:30 or
+// +05:45) each detection is read and is a group of its own.
+func (b *Builder) eachDetectionGroup(ctx context.Context, member string, p Period, withDays bool, fn func(*store.Rollup)) error {
+	if !b.noRollups && onUTCHours(p, withDays) {
+		return b.eachRollup(ctx, member, p, fn)
+	}
+	return b.eachDetection(ctx, member, p, func(d *store.Detection) {
+		r := store.RollupOf(d, store.SampleOf(d.Raw))
+		fn(&r)
+	})
 }
 
-// sampleOf decodes d's sample event. The store checked Raw when it was
-// ingested, so a sample that does not decode is treated as empty.
-func sampleOf(d *store.Detection) sample {
-	var w struct {
-		Detection struct {
-			Sample sample `json:"sample"`
-		} `json:"detection"`
+// onUTCHours reports whether p's start and end, and with days the start of
+// each of its days, are on UTC hours.
+func onUTCHours(p Period, withDays bool) bool {
+	on := func(t time.Time) bool { return t.Equal(t.Truncate(time.Hour)) }
+	if !on(p.Start) || !on(p.End) {
+		return false
 	}
-	_ = json.Unmarshal(d.Raw, &w)
-	return w.Detection.Sample
+	if withDays {
+		for _, d := range p.Days() {
+			if !on(d) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// eachRollup calls fn for every hourly rollup of member ("" for all) in
+// p, which is on UTC hours, by first detection.
+func (b *Builder) eachRollup(ctx context.Context, member string, p Period, fn func(*store.Rollup)) error {
+	rs, err := b.o.Store.Rollups(ctx, store.RollupFilter{MemberID: member, Since: p.Start, Until: p.End})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(rs, func(x, y store.Rollup) int { return cmp.Compare(x.FirstID, y.FirstID) })
+	for i := range rs {
+		fn(&rs[i])
+	}
+	return nil
 }
 
 // eachDetection calls fn for every detection of member ("" for all) last
@@ -215,7 +239,9 @@ type Day struct {
 // Events is the day's events.
 func (d Day) Events() int64 { return d.Blocked + d.Allowed + d.Other }
 
-func addDay(days []Day, starts []time.Time, t time.Time, count int64, eventType string, detection bool) {
+// addDay adds count events of eventType, in detections detections (0 for
+// flow summaries), to the day holding t.
+func addDay(days []Day, starts []time.Time, t time.Time, count int64, eventType string, detections int64) {
 	i := dayIndex(starts, t)
 	if i < 0 || i >= len(days) {
 		return
@@ -228,9 +254,7 @@ func addDay(days []Day, starts []time.Time, t time.Time, count int64, eventType 
 	default:
 		days[i].Other += count
 	}
-	if detection {
-		days[i].Detections++
-	}
+	days[i].Detections += detections
 }
 
 func newDays(p Period) ([]Day, []time.Time) {

@@ -271,7 +271,7 @@ func (b *Builder) tallyMember(ctx context.Context, member string, p Period, with
 	err := b.eachSummary(ctx, member, p, func(s *store.Summary) {
 		t.n.addEvents(s.Count, s.EventType)
 		if t.days != nil {
-			addDay(t.days, t.starts, s.Minute, s.Count, s.EventType, false)
+			addDay(t.days, t.starts, s.Minute, s.Count, s.EventType, 0)
 		}
 		src := s.SourceIP.Unmap()
 		if external(src) {
@@ -291,33 +291,31 @@ func (b *Builder) tallyMember(ctx context.Context, member string, p Period, with
 	if err != nil {
 		return nil, err
 	}
-	err = b.eachDetection(ctx, member, p, func(d *store.Detection) {
-		sm := sampleOf(d)
-		t.n.addEvents(d.Count, sm.Event.Type)
-		t.n.Detections++
+	err = b.eachDetectionGroup(ctx, member, p, withDays, func(r *store.Rollup) {
+		t.n.addEvents(r.Count, r.EventType)
+		t.n.Detections += r.Detections
 		if t.days != nil {
-			addDay(t.days, t.starts, d.LastSeen, d.Count, sm.Event.Type, true)
+			addDay(t.days, t.starts, r.LastSeen, r.Count, r.EventType, r.Detections)
 		}
-		outbound := sm.Network.Direction == "outbound"
-		src := d.Source.Unmap()
-		if external(src) && !outbound {
+		src := r.Source
+		if external(src) && !r.Outbound {
 			st := source(src)
-			st.events += d.Count
-			st.detections++
-			st.seen(d.FirstSeen, d.LastSeen)
-			if d.DestinationPort != 0 {
-				st.ports[d.DestinationPort] = struct{}{}
+			st.events += r.Count
+			st.detections += r.Detections
+			st.seen(r.FirstSeen, r.LastSeen)
+			if r.DestinationPort != 0 {
+				st.ports[r.DestinationPort] = struct{}{}
 			}
 		}
-		if d.DestinationPort != 0 && !outbound {
+		if r.DestinationPort != 0 && !r.Outbound {
 			a := src
 			if !external(a) {
 				a = netip.Addr{}
 			}
-			port(d.DestinationPort, a, d.Count)
+			port(r.DestinationPort, a, r.Count)
 		}
-		b.tallyRule(t, d, sm, src)
-		for _, id := range d.Techniques {
+		b.tallyRule(t, r)
+		for _, id := range r.Techniques {
 			name := technique.Name(id)
 			tt := t.techs[name]
 			if tt == nil {
@@ -327,18 +325,18 @@ func (b *Builder) tallyMember(ctx context.Context, member string, p Period, with
 			if !slices.Contains(tt.t.IDs, id) {
 				tt.t.IDs = append(tt.t.IDs, id)
 			}
-			tt.t.Detections++
-			tt.t.Events += d.Count
-			tt.rules.add(d.RuleName)
+			tt.t.Detections += r.Detections
+			tt.t.Events += r.Count
+			tt.rules.add(r.RuleName)
 		}
 		// The address to block: the attacker, which for a computer of
 		// the member's calling out is the destination.
-		if noBlock[d.RuleID] {
+		if noBlock[r.RuleID] {
 			return
 		}
 		target := src
-		if outbound {
-			target, _ = netip.ParseAddr(sm.Destination.IP)
+		if r.Outbound {
+			target, _ = netip.ParseAddr(r.Target)
 			target = target.Unmap()
 		}
 		if !external(target) {
@@ -346,17 +344,17 @@ func (b *Builder) tallyMember(ctx context.Context, member string, p Period, with
 		}
 		bt := t.blocks[target]
 		if bt == nil {
-			bt = &blockTally{first: d.FirstSeen, last: d.LastSeen, reasons: set{}}
+			bt = &blockTally{first: r.FirstSeen, last: r.LastSeen, reasons: set{}}
 			t.blocks[target] = bt
 		}
-		bt.severity = max(bt.severity, d.Severity)
-		if d.FirstSeen.Before(bt.first) {
-			bt.first = d.FirstSeen
+		bt.severity = max(bt.severity, r.Severity)
+		if r.FirstSeen.Before(bt.first) {
+			bt.first = r.FirstSeen
 		}
-		if d.LastSeen.After(bt.last) {
-			bt.last = d.LastSeen
+		if r.LastSeen.After(bt.last) {
+			bt.last = r.LastSeen
 		}
-		bt.reasons.add(d.RuleName)
+		bt.reasons.add(r.RuleName)
 	})
 	if err != nil {
 		return nil, err
@@ -365,36 +363,38 @@ func (b *Builder) tallyMember(ctx context.Context, member string, p Period, with
 	return t, nil
 }
 
-func (b *Builder) tallyRule(t *memberTally, d *store.Detection, sm sample, src netip.Addr) {
-	rt := t.rules[d.RuleID]
+// tallyRule adds r, a group of detections of one rule (see
+// eachDetectionGroup), to the rule's finding.
+func (b *Builder) tallyRule(t *memberTally, r *store.Rollup) {
+	rt := t.rules[r.RuleID]
 	if rt == nil {
-		rt = &ruleTally{f: Finding{RuleID: d.RuleID, Name: d.RuleName, FirstSeen: d.FirstSeen, LastSeen: d.LastSeen},
+		rt = &ruleTally{f: Finding{RuleID: r.RuleID, Name: r.RuleName, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen},
 			sources: map[netip.Addr]struct{}{}}
-		t.rules[d.RuleID] = rt
+		t.rules[r.RuleID] = rt
 	}
 	f := &rt.f
-	f.Severity = max(f.Severity, d.Severity)
-	f.Detections++
-	f.Events += d.Count
-	switch verdict(sm.Event.Type) {
+	f.Severity = max(f.Severity, r.Severity)
+	f.Detections += r.Detections
+	f.Events += r.Count
+	switch verdict(r.EventType) {
 	case blocked:
-		f.Blocked += d.Count
+		f.Blocked += r.Count
 	case allowed:
-		f.Allowed += d.Count
+		f.Allowed += r.Count
 	}
-	if d.FirstSeen.Before(f.FirstSeen) {
-		f.FirstSeen = d.FirstSeen
+	if r.FirstSeen.Before(f.FirstSeen) {
+		f.FirstSeen = r.FirstSeen
 	}
-	if d.LastSeen.After(f.LastSeen) {
-		f.LastSeen = d.LastSeen
+	if r.LastSeen.After(f.LastSeen) {
+		f.LastSeen = r.LastSeen
 	}
-	if src.IsValid() {
-		rt.sources[src] = struct{}{}
+	if r.Source.IsValid() {
+		rt.sources[r.Source] = struct{}{}
 	}
-	for _, a := range d.Related {
-		rt.sources[a.Unmap()] = struct{}{}
+	for _, a := range r.Related {
+		rt.sources[a] = struct{}{}
 	}
-	for _, id := range d.Techniques {
+	for _, id := range r.Techniques {
 		if !slices.Contains(rt.techs, id) {
 			rt.techs = append(rt.techs, id)
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(closingBench{m}) }
 
 // week is the fixture's report period: the seven days to the end of
 // Friday 27 November 2026, in London.

@@ -207,18 +207,33 @@ type SummaryCount struct {
 }
 
 // Rollup is one hour of a member's detections of one rule from one source,
-// by last seen: what reports and the dashboard count, without reading the
-// detections. Detections about no one source roll up under an invalid
-// Source.
+// by last seen, that agree on what reports group and filter by: what
+// reports and the dashboard count, without reading the detections.
+// Detections about no one source roll up under an invalid Source. The key
+// is the fields up to Target (see RollupOf); a dashboard that wants hour,
+// member, rule and source sums the rollups that share them.
 type Rollup struct {
-	Hour       time.Time // UTC, on the hour: last seen in [Hour, Hour+1h)
-	MemberID   string
-	RuleID     string
-	Source     netip.Addr
+	Hour     time.Time // UTC, on the hour: last seen in [Hour, Hour+1h)
+	MemberID string
+	RuleID   string
+	Source   netip.Addr
+
+	RuleName        string
+	Techniques      []string
+	DestinationPort uint16
+	EventType       string // of the sample event (SampleOf)
+	EventCategory   string // of the sample event
+	Signature       string // the sample event's rule.name
+	Outbound        bool   // the sample event's network.direction is "outbound"
+	Target          string // the sample event's destination.ip when Outbound, else ""
+
 	Detections int64 // stored detections
 	Count      int64 // the sum of their counts
+	Severity   int   // the highest
 	FirstSeen  time.Time
 	LastSeen   time.Time
+	FirstID    int64        // the lowest detection id
+	Related    []netip.Addr // the union of their Related, sorted and distinct
 }
 
 // RollupFilter selects rollups. Zero fields do not filter. Since and Until
@@ -423,13 +438,12 @@ type Store interface {
 	// Counts counts what is stored for a member ("" for all).
 	Counts(ctx context.Context, memberID string) (Counts, error)
 
-	// Rollups returns the hourly rollups that match f, ordered by hour,
-	// member, rule and source (the invalid source first). They are exact:
-	// equal to grouping the stored detections, as Detections returns them,
-	// by the UTC hour of LastSeen, member, rule and source, with FirstSeen
-	// the least and LastSeen the greatest of the group. That holds after
-	// Retain too, and covers every batch whose IngestBatch returned before
-	// the call.
+	// Rollups returns the hourly rollups that match f, in CompareRollups
+	// order (hour, member, rule, source with the invalid source first,
+	// then the rest of the key). They are exact: equal to grouping the
+	// stored detections, as Detections returns them, with RollupSet. That
+	// holds after Retain too, and covers every batch whose IngestBatch
+	// returned before the call.
 	Rollups(ctx context.Context, f RollupFilter) ([]Rollup, error)
 	// SourceActivity groups the detections last seen in [since, until)
 	// by source, ordered by source.

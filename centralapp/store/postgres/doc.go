@@ -38,10 +38,10 @@
 //     (collector_id, batch_id)) and records how many detections and
 //     summaries the batch brought, so Counts sums batch rows instead of
 //     counting the large tables.
-//   - Hourly rollups per member, rule and source (detection_rollups), by
-//     last seen, are kept in the ingest transaction, for reports and the
-//     dashboard, and retention takes out what it deletes in its own (see
-//     unroll); see Rollups.
+//   - Hourly rollups per member, rule, source and what reports group by
+//     (detection_rollups, store.Rollup), by last seen, are kept in the
+//     ingest transaction, for reports and the dashboard, and retention
+//     takes out what it deletes in its own (see unroll); see Rollups.
 //
 // Several nodes may share the database: partition DDL and releases are
 // serialised by advisory locks, enrolment tokens by row locks, and a node

@@ -178,10 +178,13 @@ func together(ctx context.Context, tx pgx.Tx, reqs []*ingestReq) error {
 		return err
 	}
 	q = &pgx.Batch{}
-	var dets, sums int
+	var dets, sums, total int
+	for _, b := range bs {
+		total += len(b.Detections)
+	}
 	for _, r := range fresh {
 		dets, sums = dets+len(r.b.Detections), sums+len(r.b.Summaries)
-		for _, st := range rowStatements(r.b, r.health) {
+		for _, st := range rowStatements(r.b, r.health, total-dets) {
 			q.Queue(st.sql, st.args...)
 		}
 	}

@@ -1,12 +1,10 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -167,7 +165,7 @@ func writeRows(ctx context.Context, tx pgx.Tx, b *store.Batch, health []byte) (l
 	if lastDetection, lastSummary, err = lastIDs(ctx, tx, b); err != nil {
 		return 0, 0, err
 	}
-	for _, st := range rowStatements(b, health) {
+	for _, st := range rowStatements(b, health, 0) {
 		if _, err := tx.Exec(ctx, st.sql, st.args...); err != nil {
 			return 0, 0, fmt.Errorf("%s: %w", st.what, err)
 		}
@@ -272,18 +270,6 @@ func copySummaries(ctx context.Context, tx pgx.Tx, bs ...*store.Batch) error {
 	return nil
 }
 
-// rollupKey is one hourly rollup of a batch's member.
-type rollupKey struct {
-	hour   time.Time
-	rule   string
-	source netip.Addr
-}
-
-type rollupVal struct {
-	detections, count   int64
-	firstSeen, lastSeen time.Time
-}
-
 // statement is one statement of a batch's ingest, which the writer runs
 // alone or queues with others in one round trip.
 type statement struct {
@@ -293,10 +279,11 @@ type statement struct {
 }
 
 // rowStatements are what a batch's ingest runs after its rows are in:
-// rollups, the collector's last seen time, health.
-func rowStatements(b *store.Batch, health []byte) []statement {
+// rollups, the collector's last seen time, health. after is how many
+// detections the same COPY wrote after b's.
+func rowStatements(b *store.Batch, health []byte, after int) []statement {
 	sts := make([]statement, 0, 4)
-	if st, ok := rollupStatement(b); ok {
+	if st, ok := rollupStatement(b, after); ok {
 		sts = append(sts, st)
 	}
 	sts = append(sts, statement{"last seen", "UPDATE collectors SET last_seen = greatest(last_seen, $1) WHERE id = $2",
@@ -305,54 +292,38 @@ func rowStatements(b *store.Batch, health []byte) []statement {
 }
 
 // rollupStatement adds the batch's detections to their hourly rollups:
-// grouped here, then one upsert of a row per group, in key order.
-func rollupStatement(b *store.Batch) (statement, bool) {
+// grouped here, then one upsert of a row per group, in key order. Their
+// ids are not known yet: the COPY took them from the sequence, one after
+// another, so a detection's is the sequence's value less the detections
+// copied after it (after of them after b's). Grouping numbers them from 1
+// in b instead, and the statement turns the least into an id.
+func rollupStatement(b *store.Batch, after int) (statement, bool) {
 	if len(b.Detections) == 0 {
 		return statement{}, false
 	}
-	groups := make(map[rollupKey]*rollupVal)
+	var g store.RollupSet
+	n := len(b.Detections)
 	for i := range b.Detections {
-		d := &b.Detections[i]
-		k := rollupKey{d.LastSeen.UTC().Truncate(time.Hour), d.RuleID, addr(d.Source)}
-		v := groups[k]
-		if v == nil {
-			v = &rollupVal{firstSeen: d.FirstSeen, lastSeen: d.LastSeen}
-			groups[k] = v
-		}
-		v.detections++
-		v.count += d.Count
-		if d.FirstSeen.Before(v.firstSeen) {
-			v.firstSeen = d.FirstSeen
-		}
-		if d.LastSeen.After(v.lastSeen) {
-			v.lastSeen = d.LastSeen
-		}
+		d := b.Detections[i] // a copy, numbered
+		d.MemberID, d.ID = b.MemberID, int64(i+1)
+		g.Add(&d, store.SampleOf(d.Raw))
 	}
-	keys := make([]rollupKey, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
+	rs := g.Sorted()
+	for i := range rs {
+		rs[i].FirstID = int64(after+n) - rs[i].FirstID // how far below the sequence's value
 	}
-	slices.SortFunc(keys, func(a, b rollupKey) int {
-		return cmp.Or(a.hour.Compare(b.hour), cmp.Compare(a.rule, b.rule), a.source.Compare(b.source))
-	})
-	n := len(keys)
-	hours, rules, sources := make([]time.Time, n), make([]string, n), make([]netip.Addr, n)
-	dets, counts := make([]int64, n), make([]int64, n)
-	firsts, lasts := make([]time.Time, n), make([]time.Time, n)
-	for i, k := range keys {
-		v := groups[k]
-		hours[i], rules[i], sources[i] = k.hour, k.rule, k.source
-		dets[i], counts[i], firsts[i], lasts[i] = v.detections, v.count, v.firstSeen, v.lastSeen
-	}
-	return statement{"rollups", `INSERT INTO detection_rollups AS r (hour, member_id, rule_id, source_ip, detections, count,
-			first_seen, last_seen)
-		SELECT u.hour, $1, u.rule, u.source, u.n, u.c, u.f, u.l
-		FROM unnest($2::timestamptz[], $3::text[], $4::inet[], $5::bigint[], $6::bigint[], $7::timestamptz[],
-			$8::timestamptz[]) AS u (hour, rule, source, n, c, f, l)
-		ON CONFLICT (hour, member_id, rule_id, source_ip) DO UPDATE SET detections = r.detections + excluded.detections,
-			count = r.count + excluded.count, first_seen = least(r.first_seen, excluded.first_seen),
-			last_seen = greatest(r.last_seen, excluded.last_seen)`,
-		[]any{b.MemberID, hours, rules, sources, dets, counts, firsts, lasts}}, true
+	return statement{"rollups", `INSERT INTO detection_rollups AS r (` + rollupColumns + `)
+		SELECT u.hour, u.member, u.rule, u.source, u.name, u.techs, u.port, u.type, u.cat, u.sig, u.outbound, u.target,
+			u.n, u.c, u.sev, u.f, u.l, currval('detection_ids') - u.id, ` + relatedOf + `
+		FROM ` + rollupUnnest + `
+		ON CONFLICT (hour, member_id, rule_id, source_ip, rule_name, techniques, destination_port, event_type,
+			event_category, signature, outbound, target) DO UPDATE SET detections = r.detections + excluded.detections,
+			count = r.count + excluded.count, severity = greatest(r.severity, excluded.severity),
+			first_seen = least(r.first_seen, excluded.first_seen), last_seen = greatest(r.last_seen, excluded.last_seen),
+			first_id = least(r.first_id, excluded.first_id),
+			related = CASE WHEN cardinality(excluded.related) = 0 THEN r.related
+				ELSE ARRAY(SELECT DISTINCT a FROM unnest(r.related || excluded.related) a ORDER BY a) END`,
+		arrays(rs).args()}, true
 }
 
 // healthStatements keep the collector's newest health report and each

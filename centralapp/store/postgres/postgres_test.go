@@ -231,11 +231,18 @@ func TestRollups(t *testing.T) {
 	got, err := s.Rollups(t.Context(), store.RollupFilter{MemberID: "m0"})
 	must(t, err)
 	v4, v6 := netip.MustParseAddr("203.0.113.1"), netip.MustParseAddr("2001:db8::1")
+	// Every detection here has the same name, techniques and sample; the
+	// ids are 1 to 7 in ingest order.
+	rollup := func(r store.Rollup) store.Rollup {
+		r.MemberID, r.RuleName, r.Techniques, r.EventType, r.EventCategory = "m0", "Rule "+r.RuleID, []string{"T1046"}, "denied", "network"
+		r.Severity = 50
+		return r
+	}
 	want := []store.Rollup{
-		{Hour: h, MemberID: "m0", RuleID: "r1", Source: v4, Detections: 3, Count: 15, FirstSeen: h.Add(4 * time.Minute), LastSeen: h.Add(50 * time.Minute)},
-		{Hour: h, MemberID: "m0", RuleID: "r1", Source: v6, Detections: 1, Count: 1, FirstSeen: h.Add(9 * time.Minute), LastSeen: h.Add(10 * time.Minute)},
-		{Hour: h, MemberID: "m0", RuleID: "r2", Detections: 2, Count: 8, FirstSeen: h.Add(9 * time.Minute), LastSeen: h.Add(30 * time.Minute)},
-		{Hour: h.Add(time.Hour), MemberID: "m0", RuleID: "r1", Source: v4, Detections: 1, Count: 1, FirstSeen: h.Add(69 * time.Minute), LastSeen: h.Add(70 * time.Minute)},
+		rollup(store.Rollup{Hour: h, RuleID: "r1", Source: v4, Detections: 3, Count: 15, FirstSeen: h.Add(4 * time.Minute), LastSeen: h.Add(50 * time.Minute), FirstID: 1}),
+		rollup(store.Rollup{Hour: h, RuleID: "r1", Source: v6, Detections: 1, Count: 1, FirstSeen: h.Add(9 * time.Minute), LastSeen: h.Add(10 * time.Minute), FirstID: 3}),
+		rollup(store.Rollup{Hour: h, RuleID: "r2", Detections: 2, Count: 8, FirstSeen: h.Add(9 * time.Minute), LastSeen: h.Add(30 * time.Minute), FirstID: 4}),
+		rollup(store.Rollup{Hour: h.Add(time.Hour), RuleID: "r1", Source: v4, Detections: 1, Count: 1, FirstSeen: h.Add(69 * time.Minute), LastSeen: h.Add(70 * time.Minute), FirstID: 5}),
 	}
 	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("rollups (-want +got):\n%s", diff)

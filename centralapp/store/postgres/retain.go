@@ -121,13 +121,12 @@ func retainRows(ctx context.Context, tx pgx.Tx, cut time.Time) (deleted int64, d
 		}
 	}
 	gs, err := scanGone(tx.Query(ctx, `WITH gone AS (DELETE FROM detections
-		WHERE received >= $1 AND received <= $2 AND received < $3 RETURNING member_id, rule_id, source_ip, count,
-			first_seen, last_seen) `+goneSQL, lo, hi, cut))
+		WHERE received >= $1 AND received <= $2 AND received < $3 RETURNING *) `+goneSQL, lo, hi, cut))
 	if err != nil {
 		return deleted, false, err
 	}
 	for _, g := range gs {
-		deleted += g.detections
+		deleted += g.Detections
 	}
 	if err := unroll(ctx, tx, gs); err != nil {
 		return deleted, false, err

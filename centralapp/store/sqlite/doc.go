@@ -56,9 +56,9 @@
 // collector can set, unlike last_seen. Each transaction deletes a few
 // thousand rows, so ingest waits milliseconds for the writer between them.
 //
-// Hourly rollups (migrations/00003_rollups.sql, rollups.go) are not kept by
-// ingest: a read first groups the detections above a watermark id into
-// them, in chunks through the writer, and retention takes out of them what
-// it deletes, in the same transaction. So ingest pays nothing for them and
-// a read is exact.
+// Hourly rollups (migrations/00003_rollups.sql, 00004_rollup_keys.sql,
+// rollups.go) are not kept by ingest: a read first groups the detections
+// above a watermark id into them, in chunks through the writer, and
+// retention takes out of them what it deletes, in the same transaction. So
+// ingest pays nothing for them and a read is exact.
 package sqlite

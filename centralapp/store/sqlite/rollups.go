@@ -1,11 +1,13 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
@@ -18,25 +20,33 @@ import (
 // transaction on the writer connection, so it queues with ingest instead of
 // fighting it for the lock. Retention takes what it deletes out of the
 // rollups in its own transaction (see unroll).
+//
+// Detections are grouped in Go, not in SQL: part of the key is in the
+// sample event, which store.SampleOf decodes as reports do (json_extract
+// would differ on keys in another case and on repeated keys), and the
+// related addresses are a sorted union no SQL aggregate makes.
 
 // rollupChunk bounds the detections one catch-up transaction groups: it
-// reads their rows, some tens of milliseconds of the writer, about what a
-// group commit of ingest holds it for, so ingest waits no longer.
+// reads and decodes their rows, some tens of milliseconds of the writer,
+// about what a group commit of ingest holds it for, so ingest waits no
+// longer.
 const rollupChunk = 4096
 
-// hourExpr is the UTC hour of last_seen, flooring for times before 1970
-// too (% truncates towards zero).
-const hourExpr = `(last_seen - ((last_seen % 3600000000000) + 3600000000000) % 3600000000000)`
+const rollupColumns = `hour, member_id, rule_id, source_ip, rule_name, techniques, destination_port, event_type,
+	event_category, signature, outbound, target, detections, count, severity, first_seen, last_seen, first_id, related`
 
-// rollupSQL adds the detections with ids in (?, ?] to their rollups. The
-// WHERE true tells SQLite's parser the ON of the upsert is not a join's.
-const rollupSQL = `INSERT INTO detection_rollups (hour, member_id, rule_id, source_ip, detections, count, first_seen,
-		last_seen)
-	SELECT ` + hourExpr + `, member_id, rule_id, coalesce(source_ip, X''), count(*), sum(count), min(first_seen),
-		max(last_seen)
-	FROM detections WHERE id > ? AND id <= ? GROUP BY 1, 2, 3, 4
-	ON CONFLICT DO UPDATE SET detections = detections + excluded.detections, count = count + excluded.count,
-		first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`
+// rollupColumnNames name rollupColumns' values in errors.
+var rollupColumnNames = strings.Fields(strings.ReplaceAll(rollupColumns, ",", " "))
+
+// rollupKeyWhere matches one rollup by its key: keyArgs.
+const rollupKeyWhere = `hour = ? AND member_id = ? AND rule_id = ? AND source_ip = coalesce(?, X'') AND rule_name = ?
+	AND techniques = ? AND destination_port = ? AND event_type = ? AND event_category = ? AND signature = ?
+	AND outbound = ? AND target = ?`
+
+func keyArgs(r *store.Rollup) []any {
+	return []any{r.Hour.UnixNano(), r.MemberID, r.RuleID, ip(r.Source), r.RuleName, strings.Join(r.Techniques, ","),
+		int64(r.DestinationPort), r.EventType, r.EventCategory, r.Signature, r.Outbound, r.Target}
+}
 
 // Rollups implements store.Store.
 func (s *Store) Rollups(ctx context.Context, f store.RollupFilter) ([]store.Rollup, error) {
@@ -56,45 +66,54 @@ func (s *Store) Rollups(ctx context.Context, f store.RollupFilter) ([]store.Roll
 	if !f.Until.IsZero() {
 		w.add("hour < ?", f.Until.UnixNano())
 	}
-	q := `SELECT hour, member_id, rule_id, source_ip, detections, count, first_seen, last_seen FROM detection_rollups` +
-		w.String() + " ORDER BY hour, member_id, rule_id, source_ip"
-	rows, err := s.r.QueryContext(ctx, q, w.args...)
-	if err != nil {
+	// A window may hold hundreds of thousands of rollups: counted first,
+	// they are read into a slice of their size, not one that append grows
+	// and copies over and over.
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM detection_rollups`+w.String(), w.args...).Scan(&n); err != nil {
 		return nil, s.wrap("rollups", err)
 	}
-	// A window holds many rollups of few members and rules: their ids are
-	// read as raw bytes and shared, not copied per row.
+	out := make([]store.Rollup, 0, n)
+	// They are of few members, rules and sample fields: their texts are
+	// shared, not kept per row.
 	names := map[string]string{}
-	name := func(b sql.RawBytes) string {
-		if n, ok := names[string(b)]; ok {
-			return n
+	name := func(n string) string {
+		if have, ok := names[n]; ok {
+			return have
 		}
-		n := string(b)
 		names[n] = n
 		return n
 	}
-	out, err := collect(rows, func(sc interface{ Scan(...any) error }) (store.Rollup, error) {
+	techs := map[string][]string{}
+	q := `SELECT ` + rollupColumns + ` FROM detection_rollups` + w.String() + " ORDER BY hour, member_id, rule_id, source_ip"
+	err := s.queryRows(ctx, q, w.args, len(rollupColumnNames), func(vs []driver.Value) error {
+		rr := rowReader{vs: vs, names: rollupColumnNames}
 		var r store.Rollup
-		var hour, first, last int64
-		var member, rule, src sql.RawBytes
-		if err := sc.Scan(&hour, &member, &rule, &src, &r.Detections, &r.Count, &first, &last); err != nil {
-			return r, err
+		r.Hour = time.Unix(0, rr.int()).UTC()
+		r.MemberID, r.RuleID, r.Source, r.RuleName = name(rr.text()), name(rr.text()), rr.addr(), name(rr.text())
+		if t := rr.text(); t != "" {
+			ts, ok := techs[t]
+			if !ok {
+				ts = strings.Split(t, ",")
+				techs[t] = ts
+			}
+			r.Techniques = slices.Clone(ts)
 		}
-		r.Hour, r.FirstSeen, r.LastSeen = time.Unix(0, hour).UTC(), fromTS(first), fromTS(last)
-		r.MemberID, r.RuleID = name(member), name(rule)
-		var err error
-		r.Source, err = fromIP(src)
-		return r, err
+		r.DestinationPort = uint16(rr.int())
+		r.EventType, r.EventCategory, r.Signature = name(rr.text()), name(rr.text()), name(rr.text())
+		r.Outbound, r.Target = rr.int() != 0, name(rr.text())
+		r.Detections, r.Count, r.Severity = rr.int(), rr.int(), int(rr.int())
+		r.FirstSeen, r.LastSeen, r.FirstID, r.Related = rr.time(), rr.time(), rr.int(), rr.addrs()
+		out = append(out, r)
+		return rr.err
 	})
 	if err != nil {
 		return nil, s.wrap("rollups", err)
 	}
 	// Addresses sort as 16-byte strings, which puts IPv6 addresses below
-	// ::ffff:0:0 (::1, say) before IPv4; the contract is netip's order.
-	cmpRollup := func(a, b store.Rollup) int {
-		return cmp.Or(a.Hour.Compare(b.Hour), cmp.Compare(a.MemberID, b.MemberID), cmp.Compare(a.RuleID, b.RuleID),
-			a.Source.Compare(b.Source))
-	}
+	// ::ffff:0:0 (::1, say) before IPv4, and the rest of the key is not
+	// in the ORDER BY: the contract is store.CompareRollups.
+	cmpRollup := func(a, b store.Rollup) int { return store.CompareRollups(&a, &b) }
 	if !slices.IsSortedFunc(out, cmpRollup) {
 		slices.SortFunc(out, cmpRollup)
 	}
@@ -122,7 +141,11 @@ func (s *Store) rollUp(ctx context.Context) error {
 				return nil
 			}
 			to := min(top, mark+rollupChunk)
-			if _, err := tx.ExecContext(ctx, rollupSQL, mark, to); err != nil {
+			g, err := groupDetections(ctx, tx, "id > ? AND id <= ?", mark, to)
+			if err != nil {
+				return err
+			}
+			if err := addRollups(ctx, tx, g.Sorted()); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, "UPDATE rollup_mark SET detection_id = ?", to); err != nil {
@@ -138,12 +161,88 @@ func (s *Store) rollUp(ctx context.Context) error {
 	return nil
 }
 
+// groupDetections groups the detections that match cond into rollups.
+func groupDetections(ctx context.Context, tx *sql.Tx, cond string, args ...any) (*store.RollupSet, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+detectionColumns+` FROM detections WHERE `+cond, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	g := &store.RollupSet{}
+	vals := make([]any, len(detectionColumnNames))
+	ptrs := make([]any, len(vals))
+	dvs := make([]driver.Value, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		for i, v := range vals {
+			dvs[i] = v
+		}
+		var d store.Detection
+		if err := scanDetection(&d, dvs); err != nil {
+			return nil, err
+		}
+		g.Add(&d, store.SampleOf(d.Raw))
+	}
+	return g, rows.Err()
+}
+
+// addRollups adds rs, in key order, to the stored rollups. The related
+// addresses are merged here: SQLite has no aggregate for a sorted union.
+func addRollups(ctx context.Context, tx *sql.Tx, rs []store.Rollup) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	related, err := tx.PrepareContext(ctx, `SELECT related FROM detection_rollups WHERE `+rollupKeyWhere)
+	if err != nil {
+		return err
+	}
+	defer related.Close()
+	upsert, err := tx.PrepareContext(ctx, `INSERT INTO detection_rollups (`+rollupColumns+`)
+		VALUES (?, ?, ?, coalesce(?, X''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, X''))
+		ON CONFLICT DO UPDATE SET detections = detections + excluded.detections, count = count + excluded.count,
+			severity = max(severity, excluded.severity), first_seen = min(first_seen, excluded.first_seen),
+			last_seen = max(last_seen, excluded.last_seen), first_id = min(first_id, excluded.first_id),
+			related = iif(excluded.related = X'', related, excluded.related)`)
+	if err != nil {
+		return err
+	}
+	defer upsert.Close()
+	for i := range rs {
+		r := &rs[i]
+		key := keyArgs(r)
+		if len(r.Related) > 0 {
+			var have []byte
+			switch err := related.QueryRowContext(ctx, key...).Scan(&have); err {
+			case nil:
+				as, err := fromIPs(have)
+				if err != nil {
+					return fmt.Errorf("rollup related: %w", err)
+				}
+				r.Related = store.UnionAddrs(as, r.Related)
+			case sql.ErrNoRows:
+			default:
+				return err
+			}
+		}
+		args := append(key, r.Detections, r.Count, r.Severity, ts(r.FirstSeen), ts(r.LastSeen), r.FirstID, ips(r.Related))
+		if _, err := upsert.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // unroll takes the detections with ids in [first, last], which the caller
 // deletes next in tx, out of their rollups: those above the mark were
-// never added. A rollup left with no detections goes; one whose first or
-// last seen came from a deleted detection gets them again from the
-// detections that stay. So a rollup goes exactly when its hour, member,
-// rule and source have no detection left.
+// never added. A rollup left with no detections goes. One with some left
+// is made again from them: the highest severity, first and last seen, the
+// lowest id and the related addresses cannot be taken back by subtraction.
+// So the rollups stay a grouping of the detections that remain.
 func unroll(ctx context.Context, tx *sql.Tx, first, last int64) error {
 	var mark int64
 	if err := tx.QueryRowContext(ctx, "SELECT detection_id FROM rollup_mark").Scan(&mark); err != nil {
@@ -153,54 +252,58 @@ func unroll(ctx context.Context, tx *sql.Tx, first, last int64) error {
 	if first > last {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+hourExpr+`, member_id, rule_id, coalesce(source_ip, X''), count(*),
-		sum(count), min(first_seen), max(last_seen) FROM detections WHERE id BETWEEN ? AND ? GROUP BY 1, 2, 3, 4`,
-		first, last)
+	gone, err := groupDetections(ctx, tx, "id BETWEEN ? AND ?", first, last)
 	if err != nil {
 		return err
 	}
-	type group struct {
-		hour                int64
-		member, rule        string
-		source              []byte
-		n, count, fst, lst  int64
-		left, rfirst, rlast int64
+	// Rollups with detections left, by the hour, member, rule and source
+	// whose detections remake them.
+	type coarse struct {
+		hour         time.Time
+		member, rule string
+		source       netip.Addr
 	}
-	gs, err := collect(rows, func(sc interface{ Scan(...any) error }) (group, error) {
-		var g group
-		err := sc.Scan(&g.hour, &g.member, &g.rule, &g.source, &g.n, &g.count, &g.fst, &g.lst)
-		return g, err
-	})
-	if err != nil {
-		return err
-	}
-	for _, g := range gs {
-		key := []any{g.hour, g.member, g.rule, g.source}
+	stale := map[coarse][]store.RollupKey{}
+	var order []coarse
+	for _, g := range gone.Sorted() {
+		key := keyArgs(&g)
+		var left int64
 		err := tx.QueryRowContext(ctx, `UPDATE detection_rollups SET detections = detections - ?, count = count - ?
-			WHERE hour = ? AND member_id = ? AND rule_id = ? AND source_ip = ?
-			RETURNING detections, first_seen, last_seen`, append([]any{g.n, g.count}, key...)...).
-			Scan(&g.left, &g.rfirst, &g.rlast)
+			WHERE `+rollupKeyWhere+` RETURNING detections`, append([]any{g.Detections, g.Count}, key...)...).Scan(&left)
 		if err != nil {
 			return fmt.Errorf("rollup of detections %d-%d: %w", first, last, err)
 		}
-		switch {
-		case g.left == 0:
-			_, err = tx.ExecContext(ctx, `DELETE FROM detection_rollups
-				WHERE hour = ? AND member_id = ? AND rule_id = ? AND source_ip = ?`, key...)
-		case g.fst <= g.rfirst || g.lst >= g.rlast:
-			var src any
-			if len(g.source) > 0 {
-				src = g.source
+		if left == 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM detection_rollups WHERE `+rollupKeyWhere, key...); err != nil {
+				return fmt.Errorf("rollup of detections %d-%d: %w", first, last, err)
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE detection_rollups SET (first_seen, last_seen) = (
-					SELECT min(first_seen), max(last_seen) FROM detections
-					WHERE member_id = ?1 AND last_seen >= ?2 AND last_seen < ?2 + 3600000000000 AND rule_id = ?3
-						AND source_ip IS ?4 AND id <= ?5 AND id NOT BETWEEN ?6 AND ?7)
-				WHERE hour = ?2 AND member_id = ?1 AND rule_id = ?3 AND source_ip = ?8`,
-				g.member, g.hour, g.rule, src, mark, first, last, g.source)
+			continue
 		}
+		c := coarse{g.Hour, g.MemberID, g.RuleID, g.Source}
+		if _, ok := stale[c]; !ok {
+			order = append(order, c)
+		}
+		stale[c] = append(stale[c], g.Key())
+	}
+	for _, c := range order {
+		rest, err := groupDetections(ctx, tx, `member_id = ? AND last_seen >= ? AND last_seen < ? AND rule_id = ?
+			AND source_ip IS ? AND id <= ? AND id NOT BETWEEN ? AND ?`,
+			c.member, c.hour.UnixNano(), c.hour.Add(time.Hour).UnixNano(), c.rule, ip(c.source), mark, first, last)
 		if err != nil {
 			return fmt.Errorf("rollup of detections %d-%d: %w", first, last, err)
+		}
+		for _, k := range stale[c] {
+			r := rest.Get(k)
+			if r == nil {
+				return fmt.Errorf("rollup of detections %d-%d: rollup %+v has detections left but none match it", first, last, k)
+			}
+			args := append([]any{r.Detections, r.Count, r.Severity, ts(r.FirstSeen), ts(r.LastSeen), r.FirstID,
+				ips(r.Related)}, keyArgs(r)...)
+			_, err := tx.ExecContext(ctx, `UPDATE detection_rollups SET detections = ?, count = ?, severity = ?,
+				first_seen = ?, last_seen = ?, first_id = ?, related = coalesce(?, X'') WHERE `+rollupKeyWhere, args...)
+			if err != nil {
+				return fmt.Errorf("rollup of detections %d-%d: %w", first, last, err)
+			}
 		}
 	}
 	return nil

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,48 +12,64 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/detect"
 )
 
 // groupRollups is the contract of Store.Rollups computed from detections:
-// grouped by UTC hour of last seen, member, rule and source, filtered by f
-// and ordered.
+// grouped by store.RollupSet, filtered by f and ordered. sampleRollups
+// checks, apart from it, that the key and values are what the detections
+// say.
 func groupRollups(ds []store.Detection, f store.RollupFilter) []store.Rollup {
-	type key struct {
-		hour         time.Time
-		member, rule string
-		source       netip.Addr
-	}
-	groups := map[key]*store.Rollup{}
-	for _, d := range ds {
-		k := key{d.LastSeen.UTC().Truncate(time.Hour), d.MemberID, d.RuleID, d.Source}
-		if (f.MemberID != "" && k.member != f.MemberID) || (f.RuleID != "" && k.rule != f.RuleID) ||
-			(!f.Since.IsZero() && k.hour.Before(f.Since)) || (!f.Until.IsZero() && !k.hour.Before(f.Until)) {
+	var g store.RollupSet
+	for i := range ds {
+		d := &ds[i]
+		hour := d.LastSeen.UTC().Truncate(time.Hour)
+		if (f.MemberID != "" && d.MemberID != f.MemberID) || (f.RuleID != "" && d.RuleID != f.RuleID) ||
+			(!f.Since.IsZero() && hour.Before(f.Since)) || (!f.Until.IsZero() && !hour.Before(f.Until)) {
 			continue
 		}
-		r := groups[k]
-		if r == nil {
-			r = &store.Rollup{Hour: k.hour, MemberID: k.member, RuleID: k.rule, Source: k.source, FirstSeen: d.FirstSeen,
-				LastSeen: d.LastSeen}
-			groups[k] = r
-		}
-		r.Detections++
-		r.Count += d.Count
-		if d.FirstSeen.Before(r.FirstSeen) {
-			r.FirstSeen = d.FirstSeen
-		}
-		if d.LastSeen.After(r.LastSeen) {
-			r.LastSeen = d.LastSeen
-		}
+		g.Add(d, store.SampleOf(d.Raw))
 	}
-	out := make([]store.Rollup, 0, len(groups))
-	for _, r := range groups {
-		out = append(out, *r)
+	return g.Sorted()
+}
+
+// sdet is a detection with the sample fields and values rollups keep.
+type sdet struct {
+	det
+	name, eventType, category, direction, destination, signature string
+	severity                                                     int
+}
+
+func (d sdet) build(t *testing.T) store.Detection {
+	t.Helper()
+	sd := d.det.build(t)
+	x := detect.Detection{RuleID: sd.RuleID, RuleName: sd.RuleName, Severity: 50, Techniques: sd.Techniques,
+		Source: sd.Source, Destination: sd.Destination, DestinationPort: sd.DestinationPort, Related: sd.Related,
+		DistinctSources: sd.DistinctSources, Count: sd.Count, FirstSeen: sd.FirstSeen, LastSeen: sd.LastSeen,
+		Sample: detect.Event{Timestamp: sd.LastSeen, Category: detect.CategoryNetwork, Type: detect.TypeDenied,
+			Dataset: "suricata", Network: detect.Network{Transport: detect.TransportTCP}}}
+	if d.name != "" {
+		x.RuleName = d.name
 	}
-	slices.SortFunc(out, func(a, b store.Rollup) int {
-		return cmp.Or(a.Hour.Compare(b.Hour), cmp.Compare(a.MemberID, b.MemberID), cmp.Compare(a.RuleID, b.RuleID),
-			a.Source.Compare(b.Source))
-	})
-	return out
+	if d.severity != 0 {
+		x.Severity = d.severity
+	}
+	if d.eventType != "" {
+		x.Sample.Type = d.eventType
+	}
+	if d.category != "" {
+		x.Sample.Category = d.category
+	}
+	x.Sample.Network.Direction = d.direction
+	if d.destination != "" {
+		x.Sample.Destination.IP = addr(d.destination)
+	}
+	x.Sample.Rule.Name = d.signature
+	got, err := store.DecodeDetection(x.AppendJSON(nil))
+	if err != nil {
+		t.Fatalf("decode detection: %v", err)
+	}
+	return got
 }
 
 // checkRollups compares the store's rollups with a grouping of its
@@ -85,6 +100,7 @@ func checkRollups(t *testing.T, s store.Store, when string) {
 }
 
 func testRollups(t *testing.T, h *harness) {
+	t.Run("Samples", func(t *testing.T) { sampleRollups(t, h) })
 	s := h.setup(t)
 	ctx := t.Context()
 	hour := base.Truncate(time.Hour)
@@ -160,8 +176,11 @@ func testRollups(t *testing.T, h *harness) {
 	checkRollups(t, s, "after retention")
 	rs, err := s.Rollups(ctx, store.RollupFilter{MemberID: "acme"})
 	must(t, err)
-	want := []store.Rollup{{Hour: hour, MemberID: "acme", RuleID: "r1", Source: addr("203.0.113.1"), Detections: 1, Count: 3,
-		FirstSeen: hour.Add(14 * time.Minute), LastSeen: hour.Add(15 * time.Minute)}}
+	left := allDetections(t, s, store.DetectionFilter{MemberID: "acme", Limit: store.MaxLimit})
+	want := []store.Rollup{{Hour: hour, MemberID: "acme", RuleID: "r1", Source: addr("203.0.113.1"), RuleName: "Rule r1",
+		Techniques: []string{"T1046"}, EventType: "denied", EventCategory: "network", Detections: 1, Count: 3,
+		Severity: 50, FirstSeen: hour.Add(14 * time.Minute), LastSeen: hour.Add(15 * time.Minute),
+		FirstID: left[0].ID}}
 	if diff := gocmp.Diff(want, rs, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("acme's rollups after retention (-want +got):\n%s", diff)
 	}
@@ -260,4 +279,77 @@ func testRollupsConcurrent(t *testing.T, h *harness) {
 	if c := counts(t, s, ""); c.Detections != writers*batches*per {
 		t.Fatalf("counts: %+v", c)
 	}
+}
+
+// sampleRollups checks the key fields taken from the sample event and the
+// values that are not sums (severity, first id, related addresses), as
+// ingest adds to a rollup and as retention leaves part of one.
+func sampleRollups(t *testing.T, h *harness) {
+	s := h.setup(t)
+	ctx := t.Context()
+	hour := base.Truncate(time.Hour)
+	ids := func(source string, related ...string) sdet {
+		return sdet{det: det{rule: "ids.alert", source: source, port: 443, related: related,
+			lastSeen: hour.Add(10 * time.Minute)}, category: detect.CategoryIntrusionDetection,
+			signature: "ET EXPLOIT Log4j CVE-2021-44228", severity: 60}
+	}
+	d1, d2 := ids("203.0.113.5", "203.0.113.3", "203.0.113.2"), ids("203.0.113.5", "203.0.113.4", "203.0.113.3")
+	d2.severity, d2.lastSeen = 80, hour.Add(20*time.Minute)
+	allowed, renamed, tech := ids("203.0.113.5"), ids("203.0.113.5"), ids("203.0.113.5")
+	allowed.eventType, renamed.name, tech.techniques = detect.TypeAllowed, "IDS alert, renamed", []string{"T1190", "T1595"}
+	out := sdet{det: det{rule: "c2.beacon", source: "10.0.0.5", lastSeen: hour.Add(30 * time.Minute)},
+		direction: detect.DirectionOutbound, destination: "198.51.100.9", eventType: detect.TypeAllowed}
+	in := out
+	in.direction = detect.DirectionInbound
+	ingest(t, s, batch("acme", batchID(1), at(time.Hour), []store.Detection{d1.build(t), d2.build(t), allowed.build(t),
+		renamed.build(t), tech.build(t), out.build(t), in.build(t)}))
+	checkRollups(t, s, "samples")
+	rs, err := s.Rollups(ctx, store.RollupFilter{})
+	must(t, err)
+	if len(rs) != 6 {
+		t.Fatalf("%d rollups of 7 detections in 6 groups: %+v", len(rs), rs)
+	}
+	first := allDetections(t, s, store.DetectionFilter{Limit: store.MaxLimit})[0].ID
+	// Added to after it was read: the related addresses are a union with
+	// what the rollup held.
+	d3 := ids("203.0.113.5", "203.0.113.1")
+	d3.lastSeen = hour.Add(50 * time.Minute)
+	ingest(t, s, batch("acme", batchID(2), at(3*time.Hour), []store.Detection{d3.build(t)}))
+	checkRollups(t, s, "samples, a second batch")
+	key := func(r store.Rollup) bool {
+		return r.RuleName == "Rule ids.alert" && r.EventType == "denied" && r.Techniques[0] == "T1046"
+	}
+	want := store.Rollup{Hour: hour, MemberID: "acme", RuleID: "ids.alert", Source: addr("203.0.113.5"),
+		RuleName: "Rule ids.alert", Techniques: []string{"T1046"}, DestinationPort: 443, EventType: "denied",
+		EventCategory: "intrusion_detection", Signature: "ET EXPLOIT Log4j CVE-2021-44228", Detections: 3, Count: 9,
+		Severity: 80, FirstSeen: hour.Add(9 * time.Minute), LastSeen: hour.Add(50 * time.Minute), FirstID: first,
+		Related: []netip.Addr{addr("203.0.113.1"), addr("203.0.113.2"), addr("203.0.113.3"), addr("203.0.113.4")}}
+	checkOne := func(when string, want store.Rollup) {
+		t.Helper()
+		rs, err := s.Rollups(ctx, store.RollupFilter{RuleID: "ids.alert"})
+		must(t, err)
+		i := slices.IndexFunc(rs, key)
+		if i < 0 {
+			t.Fatalf("%s: no rollup of the first IDS alerts in %+v", when, rs)
+		}
+		if diff := gocmp.Diff(want, rs[i], cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+			t.Errorf("%s: rollup (-want +got):\n%s", when, diff)
+		}
+	}
+	checkOne("two batches", want)
+	rs, err = s.Rollups(ctx, store.RollupFilter{RuleID: "c2.beacon"})
+	must(t, err)
+	if len(rs) != 2 || rs[0].Outbound || rs[0].Target != "" || !rs[1].Outbound || rs[1].Target != "198.51.100.9" {
+		t.Errorf("inbound and outbound rollups: %+v", rs)
+	}
+
+	// Retention takes the first batch: what is left of the rollup is
+	// made again from the third alert alone.
+	_, err = s.Retain(ctx, at(2*time.Hour))
+	must(t, err)
+	checkRollups(t, s, "samples after retention")
+	d3s := allDetections(t, s, store.DetectionFilter{Limit: store.MaxLimit})
+	want.Detections, want.Count, want.Severity, want.FirstID = 1, 3, 60, d3s[0].ID
+	want.FirstSeen, want.LastSeen, want.Related = hour.Add(49*time.Minute), hour.Add(50*time.Minute), []netip.Addr{addr("203.0.113.1")}
+	checkOne("after retention", want)
 }
