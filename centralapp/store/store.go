@@ -170,6 +170,22 @@ type DetectionFilter struct {
 	Limit    int   // DefaultLimit when 0; at most MaxLimit
 }
 
+// Replayed is what rebuilding the cross-member aggregation reads of a
+// stored detection: its fields the aggregation counts, not the rest of the
+// row (most of which is Raw).
+type Replayed struct {
+	ID              int64
+	MemberID        string
+	RuleID          string
+	Techniques      []string
+	Source          netip.Addr
+	Related         []netip.Addr
+	DestinationPort uint16
+	Count           int64
+	FirstSeen       time.Time
+	LastSeen        time.Time
+}
+
 // SummaryFilter selects flow summaries by their minute, ordered by ID.
 type SummaryFilter struct {
 	MemberID string
@@ -427,6 +443,11 @@ type Store interface {
 
 	// Detections returns detections that match f, by ID.
 	Detections(ctx context.Context, f DetectionFilter) ([]Detection, error)
+	// Replay calls fn with every detection last seen in [since, until),
+	// in pages ordered by last seen. A page is reused once fn returns (its
+	// rows' strings and slices are fn's to keep, and may be shared between
+	// rows); an error from fn ends the replay with it.
+	Replay(ctx context.Context, since, until time.Time, fn func([]Replayed) error) error
 	// Summaries returns flow summaries that match f, by ID.
 	Summaries(ctx context.Context, f SummaryFilter) ([]Summary, error)
 	// SummaryCounts adds up flow summaries by bucket, port, source and

@@ -60,6 +60,7 @@ func Run(t *testing.T, b Backend) {
 		{"IngestIDsConcurrent", testIngestIDsConcurrent},
 		{"DetectionFilters", testDetectionFilters},
 		{"DetectionPaging", testDetectionPaging},
+		{"Replay", testReplay},
 		{"Summaries", testSummaries},
 		{"SummaryCounts", testSummaryCounts},
 		{"Rollups", testRollups},

@@ -1,0 +1,69 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cyberalarm/cyberalarm/centralapp/store"
+)
+
+// replayPage is how many detections Replay hands fn at once.
+const replayPage = 4096
+
+// Replay implements store.Store. It streams one query: the month
+// partitions of the window, each scanned through its BRIN index on
+// last_seen, then sorted.
+func (s *Store) Replay(ctx context.Context, since, until time.Time, fn func([]store.Replayed) error) error {
+	var w where
+	w.timeWindow("last_seen", since, until)
+	q := `SELECT id, member_id, rule_id, techniques, source_ip, related_ips, coalesce(destination_port, 0), count,
+		first_seen, last_seen FROM detections` + w.String() + " ORDER BY last_seen"
+	err := s.with(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, q, w.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		names := map[string]string{}
+		name := func(n string) string {
+			if v, ok := names[n]; ok {
+				return v
+			}
+			names[n] = n
+			return n
+		}
+		page := make([]store.Replayed, 0, replayPage)
+		for rows.Next() {
+			var d store.Replayed
+			var port int32
+			if err := rows.Scan(&d.ID, &d.MemberID, &d.RuleID, &d.Techniques, &d.Source, &d.Related, &port, &d.Count,
+				ts(&d.FirstSeen), ts(&d.LastSeen)); err != nil {
+				return err
+			}
+			d.MemberID, d.RuleID, d.DestinationPort, d.Source = name(d.MemberID), name(d.RuleID), uint16(port), d.Source.Unmap()
+			if len(d.Techniques) == 0 {
+				d.Techniques = nil
+			}
+			for i, a := range d.Related {
+				d.Related[i] = a.Unmap()
+			}
+			page = append(page, d)
+			if len(page) == replayPage {
+				if err := fn(page); err != nil {
+					return err
+				}
+				page = page[:0]
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(page) > 0 {
+			return fn(page)
+		}
+		return nil
+	})
+	return s.wrap("replay", err)
+}
