@@ -3,11 +3,13 @@ package service
 import (
 	"context"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/aggregate"
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/sqlite"
 )
 
 // BenchmarkSnapshotPause measures what a publish tick holds ingest for on
@@ -84,4 +86,51 @@ func BenchmarkInlineFeed(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(100*1000*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkRebuild10M rebuilds the aggregation from 10M stored detections,
+// as a node without its state file does: the database the benchmarks of
+// store/sqlite build at $CYBERALARM_BENCH_DB (30 days from 2026-11-01 of
+// 1M background sources and one campaign source at a time).
+func BenchmarkRebuild10M(b *testing.B) {
+	path := os.Getenv("CYBERALARM_BENCH_DB")
+	if path == "" {
+		b.Skip("set CYBERALARM_BENCH_DB to the 10M-detection database: " +
+			"CYBERALARM_BENCH_DB=/some/dir/central10M.db go test -run '^$' -bench 10M ./centralapp/store/sqlite builds it there")
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, sqlite.Options{Path: path})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	s := &Service{Store: st, log: quiet}
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Add(-time.Hour)
+	now := since.Add(30*24*time.Hour + 2*time.Hour)
+	var rows int
+	for b.Loop() {
+		if s.Agg, err = aggregate.New(aggregate.Config{Now: func() time.Time { return now }}); err != nil {
+			b.Fatal(err)
+		}
+		ds, ss, _, err := s.rebuild(ctx, since, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows += ds + ss
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s")
+	b.ReportMetric(float64(len(s.Agg.Campaigns(time.Time{}))), "campaigns")
+	b.ReportMetric(float64(s.Agg.Sources()), "sources")
+	// What a restart with the state file costs instead: loading it.
+	data, err := s.Agg.MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := s.Agg.UnmarshalBinary(data); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "load-s")
+	b.ReportMetric(float64(len(data))/1e6, "state-MB")
 }

@@ -79,10 +79,19 @@ func (s *Service) restoreAggregate(ctx context.Context) error {
 		from = "store"
 	}
 	loaded := time.Now()
-	ds, ss, err := s.catchUp(ctx, since)
+	var ds, ss int
+	if from == "store" {
+		// Everything stored from since on, in order of event time; then
+		// the catch-up finds nothing unless it was stored meanwhile.
+		if ds, ss, s.fed, err = s.rebuild(ctx, since, start); err != nil {
+			return fmt.Errorf("aggregation rebuild: %w", err)
+		}
+	}
+	cds, css, err := s.catchUp(ctx, since)
 	if err != nil {
 		return fmt.Errorf("aggregation feed: %w", err)
 	}
+	ds, ss = ds+cds, ss+css
 	s.observed.store(s.fed)
 	if from == "state file" || ds+ss > 0 {
 		took := time.Since(loaded)
@@ -97,8 +106,7 @@ func (s *Service) restoreAggregate(ctx context.Context) error {
 
 // rebuildSince is the earliest event time a rebuild from the store feeds:
 // the longest span the aggregator keeps anything for, the trend baseline
-// included. Processing time is not replayed: rebuilt state counts as
-// arrived now.
+// included.
 func rebuildSince(c aggregate.Config, now time.Time) time.Time {
 	return now.Add(-max(c.CampaignTTL, c.Window+c.Lateness, c.Emerging, time.Duration(c.BaselineDays+1)*24*time.Hour))
 }
