@@ -47,6 +47,10 @@ type Scan struct {
 	Ports []int `yaml:"ports"`
 	// AllowNonPublic lets scans reach private and loopback addresses.
 	AllowNonPublic bool `yaml:"allow_non_public"`
+	// AuditRetentionDays is how long the audit log keeps a probe, by
+	// when it started (default 730): every probe is one entry, so the log
+	// is what grows.
+	AuditRetentionDays int `yaml:"audit_retention_days"`
 }
 
 var scanDurations = []string{"scan.interval", "scan.timeout", "scan.proof_ttl", "scan.approval_ttl"}
@@ -93,6 +97,9 @@ func (c *Config) scanDefaults(dir string) {
 	if s.ApprovalTTL == 0 {
 		s.ApprovalTTL = 365 * 24 * time.Hour
 	}
+	if s.AuditRetentionDays == 0 {
+		s.AuditRetentionDays = 730
+	}
 }
 
 func (c *Config) validateScan(bad func(path, format string, args ...any)) {
@@ -118,6 +125,9 @@ func (c *Config) validateScan(bad func(path, format string, args ...any)) {
 	}
 	if s.ApprovalTTL < time.Hour {
 		bad("scan.approval_ttl", "%s: at least 1h", s.ApprovalTTL)
+	}
+	if s.AuditRetentionDays < 1 {
+		bad("scan.audit_retention_days", "%d: at least 1", s.AuditRetentionDays)
 	}
 	seen := map[int]bool{}
 	for i, p := range s.Ports {

@@ -14,7 +14,7 @@ func TestScanConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.Scan.Enabled || c.Scan.Interval != 24*time.Hour || len(c.Scan.Ports) != 2 || filepath.Base(c.Scan.Path) != "scan.db" ||
-		c.Scan.Rate != 50 || c.Scan.TargetRate != 10 || c.Scan.ProofTTL != 720*time.Hour {
+		c.Scan.Rate != 50 || c.Scan.TargetRate != 10 || c.Scan.ProofTTL != 720*time.Hour || c.Scan.AuditRetentionDays != 730 {
 		t.Errorf("scan config %+v", c.Scan)
 	}
 	for _, tc := range []struct{ yaml, want string }{
@@ -25,6 +25,7 @@ func TestScanConfig(t *testing.T) {
 		{"scan:\n  ports: [22, 22]\n", "central.yaml:2:10: scan.ports: item 2: port 22 is listed twice"},
 		{"scan:\n  concurrency: 0\n  timeout: 2m\n", "central.yaml:3:12: scan.timeout: 2m0s: want between 100ms and 1m"},
 		{"scan:\n  kill_switch: maybe\n", "central.yaml:2:16:"},
+		{"scan:\n  audit_retention_days: -3\n", "central.yaml:2:25: scan.audit_retention_days: -3: at least 1"},
 	} {
 		_, err := Parse("central.yaml", []byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

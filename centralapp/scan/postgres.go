@@ -351,6 +351,26 @@ func (s *Postgres) AuditFinish(ctx context.Context, id int64, finished time.Time
 	return s.wrap("audit", err)
 }
 
+// RetainAudit implements Store.
+func (s *Postgres) RetainAudit(ctx context.Context, cut time.Time) (int64, error) {
+	return s.retainAudit(ctx, cut, auditChunk)
+}
+
+func (s *Postgres) retainAudit(ctx context.Context, cut time.Time, chunk int64) (int64, error) {
+	var n int64
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM scan_audit WHERE id IN
+			(SELECT id FROM scan_audit WHERE started < $1 ORDER BY started LIMIT $2)`, tz(cut), chunk)
+		if err != nil {
+			return n, s.wrap("audit retention", err)
+		}
+		k := tag.RowsAffected()
+		if n += k; k < chunk {
+			return n, nil
+		}
+	}
+}
+
 // Audit returns audit entries, newest first.
 func (s *Postgres) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	if f.Limit <= 0 {

@@ -315,6 +315,26 @@ func (s *SQLite) AuditFinish(ctx context.Context, id int64, finished time.Time, 
 	return s.wrap("audit", err)
 }
 
+// RetainAudit implements Store.
+func (s *SQLite) RetainAudit(ctx context.Context, cut time.Time) (int64, error) {
+	return s.retainAudit(ctx, cut, auditChunk)
+}
+
+func (s *SQLite) retainAudit(ctx context.Context, cut time.Time, chunk int64) (int64, error) {
+	var n int64
+	for {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM audit WHERE id IN
+			(SELECT id FROM audit WHERE started <> 0 AND started < ? ORDER BY started LIMIT ?)`, ts(cut), chunk)
+		if err != nil {
+			return n, s.wrap("audit retention", err)
+		}
+		k, err := res.RowsAffected()
+		if n += k; err != nil || k < chunk {
+			return n, s.wrap("audit retention", err)
+		}
+	}
+}
+
 // Audit returns audit entries, newest first.
 func (s *SQLite) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	if f.Limit <= 0 {

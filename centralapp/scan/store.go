@@ -76,6 +76,10 @@ type KillState struct {
 	Why string
 }
 
+// auditChunk bounds the audit entries one retention transaction deletes,
+// so that probes being logged wait milliseconds, not the whole deletion.
+const auditChunk = 10_000
+
 // Store keeps what scanning needs to remember: targets and their proofs
 // and approvals, runs with their findings, schedules, the kill switch and
 // the audit log. It is safe for concurrent use. SQLite keeps it for one
@@ -105,6 +109,10 @@ type Store interface {
 	AuditStart(ctx context.Context, e AuditEntry) (int64, error)
 	AuditFinish(ctx context.Context, id int64, finished time.Time, result string) error
 	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// RetainAudit deletes the entries of probes started before cut, a
+	// chunk per transaction, and returns how many it deleted. An entry
+	// without a start time is kept.
+	RetainAudit(ctx context.Context, cut time.Time) (int64, error)
 
 	SetSchedule(ctx context.Context, s Schedule) error
 	DeleteSchedule(ctx context.Context, memberID string) error

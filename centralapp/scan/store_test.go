@@ -344,3 +344,47 @@ func TestStoreSchedulesAndKill(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreRetainAudit deletes the probes started before the cut, in
+// chunks, keeping those at or after it and those without a start time.
+func TestStoreRetainAudit(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st Store) {
+		ctx := t.Context()
+		var kept []AuditEntry
+		for i := range 12 {
+			e := AuditEntry{RunID: "01A", MemberID: "acme", By: "schedule", Probe: "tcp-connect", Host: "www.acme.example",
+				Started: t0.Add(time.Duration(i) * time.Hour)}
+			if i == 11 {
+				e.Started = time.Time{}
+			}
+			id, err := st.AuditStart(ctx, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.ID = id; i >= 7 {
+				kept = append([]AuditEntry{e}, kept...)
+			}
+		}
+		// Chunks of three, so that the deletion loops and ends on a
+		// short chunk; then nothing is left to delete.
+		r := st.(interface {
+			retainAudit(context.Context, time.Time, int64) (int64, error)
+		})
+		for _, want := range []int64{7, 0} {
+			n, err := r.retainAudit(ctx, t0.Add(7*time.Hour), 3)
+			if err != nil || n != want {
+				t.Fatalf("retain: %d deleted, %v; want %d", n, err, want)
+			}
+		}
+		all, err := st.Audit(ctx, AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(kept, all, cmpAddr); diff != "" {
+			t.Errorf("audit after retention (-want +got):\n%s", diff)
+		}
+		if n, err := st.RetainAudit(ctx, t0.Add(9*time.Hour)); err != nil || n != 2 {
+			t.Errorf("RetainAudit: %d deleted, %v; want 2", n, err)
+		}
+	})
+}

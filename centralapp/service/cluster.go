@@ -189,11 +189,7 @@ func (s *Service) lead(ctx, held context.Context) {
 				s.log.Error("aggregation", "err", err)
 			}
 		case <-retain.C:
-			n, err := s.Store.Retain(held, time.Now().AddDate(0, 0, -s.cfg.Store.RetentionDays))
-			if n > 0 {
-				s.log.Info("retention", "deleted", n)
-			}
-			if err != nil && held.Err() == nil {
+			if err := s.retain(held, time.Now()); err != nil && held.Err() == nil {
 				s.log.Error("retention", "err", err)
 			}
 		case <-held.Done():
@@ -208,6 +204,23 @@ func (s *Service) lead(ctx, held context.Context) {
 			return
 		}
 	}
+}
+
+// retain deletes what is older than its retention at now: stored batches
+// and, where this node scans, the scan audit log's probes.
+func (s *Service) retain(ctx context.Context, now time.Time) error {
+	n, err := s.Store.Retain(ctx, now.AddDate(0, 0, -s.cfg.Store.RetentionDays))
+	if n > 0 {
+		s.log.Info("retention", "deleted", n)
+	}
+	if err != nil || s.scanner == nil {
+		return err
+	}
+	n, err = s.scanner.Store.RetainAudit(ctx, now.AddDate(0, 0, -s.cfg.Scan.AuditRetentionDays))
+	if n > 0 {
+		s.log.Info("scan audit retention", "deleted", n)
+	}
+	return err
 }
 
 // follow feeds the aggregator every batch stored after the position it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -209,5 +210,44 @@ func TestScansAcrossNodes(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(x, y status) bool { return x.Check < y.Check })); diff != "" {
 		t.Errorf("node b's scan against node a's (-want +got):\n%s", diff)
+	}
+}
+
+// TestRetainScanAudit: the hourly retention of the node that holds the
+// lease deletes the scan audit log's probes older than
+// scan.audit_retention_days, and keeps the rest.
+func TestRetainScanAudit(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Parse(filepath.Join(dir, "central.yaml"),
+		[]byte("data_dir: state\nscan:\n  enabled: true\n  audit_retention_days: 30\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := openWith(t.Context(), cfg, quiet, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now().UTC()
+	var want []scan.AuditEntry
+	for _, age := range []time.Duration{45 * 24 * time.Hour, 31 * 24 * time.Hour, 29 * 24 * time.Hour, time.Hour} {
+		e := scan.AuditEntry{RunID: "01A", MemberID: "acme", By: "schedule", Probe: "tcp-connect", Host: "www.acme.example",
+			Started: now.Add(-age).Truncate(time.Microsecond)}
+		if e.ID, err = s.scanner.Store.AuditStart(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+		if age < 30*24*time.Hour {
+			want = append([]scan.AuditEntry{e}, want...)
+		}
+	}
+	if err := s.retain(t.Context(), now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.scanner.Store.Audit(t.Context(), scan.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("audit after retention (-want +got):\n%s", diff)
 	}
 }
