@@ -379,6 +379,19 @@ func (s *Service) restoreShared(ctx context.Context) error {
 		return fmt.Errorf("aggregation state: %w", err)
 	}
 	s.fed = pos
+	if data == nil && s.js == nil {
+		// No state saved, or it was lost: rebuild it from the store's
+		// horizon, rather than follow the store from its first row as if
+		// everything it holds arrived now.
+		start := time.Now()
+		ds, ss, fed, err := s.rebuild(ctx, rebuildSince(s.Agg.Config(), start), start)
+		if err != nil {
+			return fmt.Errorf("aggregation rebuild: %w", err)
+		}
+		s.fed = fed
+		s.log.Info("aggregation state rebuilt from the store", "detections", ds, "summaries", ss,
+			"took", time.Since(start).Round(time.Millisecond))
+	}
 	s.lastIndicators = nil
 	// Changes the last leader had not stored are not in the state: store
 	// every live campaign again.

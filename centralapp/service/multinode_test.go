@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/jackc/pgx/v5"
 	"github.com/oklog/ulid/v2"
 	"go.uber.org/goleak"
 
@@ -491,5 +493,35 @@ func TestMultiNodePostgres(t *testing.T) {
 	failover(t, nodes, leader, want)
 	if _, err := os.Stat(filepath.Join(dir, "state", "aggregate.state")); err == nil {
 		t.Error("a node sharing the database saved aggregation state in its data folder")
+	}
+	// The saved state lost, the node to lead next rebuilds it from the
+	// store, as the leader aggregated it.
+	var next, spare *node
+	for _, n := range nodes {
+		switch {
+		case n == leader:
+		case n.svc.Leading():
+			next = n
+		default:
+			spare = n
+		}
+	}
+	conn, err := pgx.Connect(context.Background(), spare.svc.cfg.Store.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "DELETE FROM shared_state"); err != nil {
+		t.Fatal(err)
+	}
+	if err := spare.svc.restoreShared(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(next.svc.Agg.Campaigns(time.Time{}), spare.svc.Agg.Campaigns(time.Time{}),
+		cmpopts.EquateComparable(netip.Addr{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("campaigns rebuilt from the store differ from the leader's (-leader +rebuilt):\n%s", diff)
+	}
+	if d, sm, err := spare.svc.Store.LastIDs(context.Background()); err != nil || spare.svc.fed != (fedPosition{detection: d, summary: sm}) {
+		t.Errorf("rebuilt up to %+v; the store's last ids are %d, %d (%v)", spare.svc.fed, d, sm, err)
 	}
 }

@@ -19,7 +19,6 @@ type chunk struct {
 	obs        []aggregate.Observation
 	detections int
 	summaries  int
-	pos        fedPosition // the highest ids in it
 }
 
 // rebuild feeds the aggregator every detection last seen, and summary
@@ -28,9 +27,14 @@ type chunk struct {
 // what the aggregator keeps, and evicts, is what it kept as the data
 // arrived, and its state stays as small as it was then. Fed all at one
 // instant, a month of data would all be kept at once. One goroutine reads
-// the store while this one aggregates. It returns the position fed up to:
-// the highest ids it fed, the rows stored before the rebuild.
+// the store while this one aggregates. It feeds the rows stored when it
+// starts, up to the store's last ids then, and returns those ids: the
+// position to follow the store from, while batches may be stored
+// meanwhile (on a cluster).
 func (s *Service) rebuild(ctx context.Context, since, now time.Time) (detections, summaries int, pos fedPosition, err error) {
+	if pos.detection, pos.summary, err = s.Store.LastIDs(ctx); err != nil {
+		return 0, 0, pos, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan chunk, 2)
@@ -40,7 +44,7 @@ func (s *Service) rebuild(ctx context.Context, since, now time.Time) (detections
 	read := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		read <- s.readChunks(ctx, since, now, chunks, free)
+		read <- s.readChunks(ctx, since, now, pos, chunks, free)
 	}()
 	for c := range chunks {
 		at := c.end
@@ -53,7 +57,6 @@ func (s *Service) rebuild(ctx context.Context, since, now time.Time) (detections
 		default:
 		}
 		detections, summaries = detections+c.detections, summaries+c.summaries
-		pos.detection, pos.summary = max(pos.detection, c.pos.detection), max(pos.summary, c.pos.summary)
 	}
 	s.Agg.Advance(now)
 	return detections, summaries, pos, <-read
@@ -74,12 +77,12 @@ func (s *Service) addReplayed(at time.Time, obs []aggregate.Observation) {
 	}
 }
 
-// readChunks sends the chunks from since on: detections as the store
-// replays them, and with each chunk the summaries of its span, the last
-// chunk taking the summaries after it too. A chunk before a gap in the
-// detections spans the gap, so that a month's gap is not read an hour at a
-// time.
-func (s *Service) readChunks(ctx context.Context, since, now time.Time, out chan<- chunk, free <-chan []aggregate.Observation) error {
+// readChunks sends the chunks from since on, of the rows with ids up to
+// upTo's: detections as the store replays them, and with each chunk the
+// summaries of its span, the last chunk taking the summaries after it too.
+// A chunk before a gap in the detections spans the gap, so that a month's
+// gap is not read an hour at a time.
+func (s *Service) readChunks(ctx context.Context, since, now time.Time, upTo fedPosition, out chan<- chunk, free <-chan []aggregate.Observation) error {
 	next := func(start, end time.Time) chunk {
 		c := chunk{start: start, end: end}
 		select {
@@ -103,10 +106,11 @@ func (s *Service) readChunks(ctx context.Context, since, now time.Time, out chan
 				return err
 			}
 			for i := range ss {
-				cur.obs = append(cur.obs, aggregate.SummaryObservation(ss[i].MemberID, &ss[i].FlowSummary))
-				cur.pos.summary = max(cur.pos.summary, ss[i].ID)
+				if ss[i].ID <= upTo.summary {
+					cur.obs = append(cur.obs, aggregate.SummaryObservation(ss[i].MemberID, &ss[i].FlowSummary))
+					cur.summaries++
+				}
 			}
-			cur.summaries += len(ss)
 			if len(ss) < f.Limit {
 				break
 			}
@@ -123,6 +127,9 @@ func (s *Service) readChunks(ctx context.Context, since, now time.Time, out chan
 	err := s.Store.Replay(ctx, since, time.Time{}, func(page []store.Replayed) error {
 		for i := range page {
 			d := &page[i]
+			if d.ID > upTo.detection {
+				continue // stored since the rebuild began
+			}
 			for !d.LastSeen.Before(cur.end) {
 				if h := d.LastSeen.Truncate(replayChunk); cur.detections == 0 && h.After(cur.end) {
 					cur.end = h
@@ -135,7 +142,6 @@ func (s *Service) readChunks(ctx context.Context, since, now time.Time, out chan
 				Port: d.DestinationPort, Count: d.Count, First: d.FirstSeen, Last: d.LastSeen, Kind: aggregate.KindDetection}
 			cur.obs = aggregate.AppendSources(cur.obs, o, d.Source, d.Related)
 			cur.detections++
-			cur.pos.detection = max(cur.pos.detection, d.ID)
 		}
 		return nil
 	})

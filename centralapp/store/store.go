@@ -443,6 +443,10 @@ type Store interface {
 
 	// Detections returns detections that match f, by ID.
 	Detections(ctx context.Context, f DetectionFilter) ([]Detection, error)
+	// LastIDs returns the highest detection and summary ids stored (0
+	// for an empty table). Ids rise in commit order, so every row with a
+	// lower id is committed: a reader bounded by them reads a fixed set.
+	LastIDs(ctx context.Context) (detection, summary int64, err error)
 	// Replay calls fn with every detection last seen in [since, until),
 	// in pages ordered by last seen. A page is reused once fn returns (its
 	// rows' strings and slices are fn's to keep, and may be shared between

@@ -67,3 +67,13 @@ func (s *Store) Replay(ctx context.Context, since, until time.Time, fn func([]st
 	})
 	return s.wrap("replay", err)
 }
+
+// LastIDs implements store.Store. Each partition's primary key leads with
+// id, so the maxima are an index probe a partition.
+func (s *Store) LastIDs(ctx context.Context) (detection, summary int64, err error) {
+	err = s.with(ctx, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM detections),
+			(SELECT coalesce(max(id), 0) FROM summaries)`).Scan(&detection, &summary)
+	})
+	return detection, summary, s.wrap("last ids", err)
+}

@@ -95,3 +95,10 @@ func (s *Store) Replay(ctx context.Context, since, until time.Time, fn func([]st
 	}
 	return s.wrap("replay", err)
 }
+
+// LastIDs implements store.Store.
+func (s *Store) LastIDs(ctx context.Context) (detection, summary int64, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM detections),
+		(SELECT coalesce(max(id), 0) FROM summaries)`).Scan(&detection, &summary)
+	return detection, summary, s.wrap("last ids", err)
+}

@@ -18,6 +18,14 @@ func testIngestIDs(t *testing.T, h *harness) {
 	s := h.setup(t)
 	ctx := t.Context()
 	var prevDet, prevSum int64
+	lastIDs := func(what string) {
+		t.Helper()
+		d, sm, err := s.LastIDs(ctx)
+		if err != nil || d != prevDet || sm != prevSum {
+			t.Fatalf("%s: LastIDs %d, %d, %v; want %d, %d", what, d, sm, err, prevDet, prevSum)
+		}
+	}
+	lastIDs("empty store")
 	for i, tc := range []struct {
 		dets, sums int
 	}{{3, 2}, {1, 0}, {0, 4}, {0, 0}, {70, 70}, {2, 1}} {
@@ -25,6 +33,7 @@ func testIngestIDs(t *testing.T, h *harness) {
 		ingest(t, s, b)
 		checkIDs(t, s, b, prevDet, prevSum)
 		prevDet, prevSum = max(prevDet, b.LastDetectionID), max(prevSum, b.LastSummaryID)
+		lastIDs(fmt.Sprintf("after batch %d", i))
 
 		// The same batch again stores nothing and reports no ids.
 		b.LastDetectionID, b.LastSummaryID = -1, -1
@@ -44,6 +53,7 @@ func testIngestIDs(t *testing.T, h *harness) {
 	if bad.LastDetectionID != 0 || bad.LastSummaryID != 0 {
 		t.Fatalf("refused batch: last ids %d, %d; want 0, 0", bad.LastDetectionID, bad.LastSummaryID)
 	}
+	lastIDs("after a refused batch")
 }
 
 // testIngestIDsConcurrent ingests from many goroutines at once: each
