@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/internal/intern"
 )
 
 // replayPage is how many detections Replay hands fn at once.
@@ -26,14 +27,7 @@ func (s *Store) Replay(ctx context.Context, since, until time.Time, fn func([]st
 			return err
 		}
 		defer rows.Close()
-		names := map[string]string{}
-		name := func(n string) string {
-			if v, ok := names[n]; ok {
-				return v
-			}
-			names[n] = n
-			return n
-		}
+		names := intern.Strings{}
 		page := make([]store.Replayed, 0, replayPage)
 		for rows.Next() {
 			var d store.Replayed
@@ -42,7 +36,7 @@ func (s *Store) Replay(ctx context.Context, since, until time.Time, fn func([]st
 				ts(&d.FirstSeen), ts(&d.LastSeen)); err != nil {
 				return err
 			}
-			d.MemberID, d.RuleID, d.DestinationPort, d.Source = name(d.MemberID), name(d.RuleID), uint16(port), d.Source.Unmap()
+			d.MemberID, d.RuleID, d.DestinationPort, d.Source = names.Of(d.MemberID), names.Of(d.RuleID), uint16(port), d.Source.Unmap()
 			if len(d.Techniques) == 0 {
 				d.Techniques = nil
 			}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/internal/intern"
 )
 
 // replayPage is how many detections Replay hands fn at once.
@@ -32,28 +32,7 @@ var replayColumnNames = []string{"id", "last_seen", "first_seen", "count", "dest
 // Replay implements store.Store. Members, rules and technique lists repeat
 // from row to row: each is kept once, and rows share it.
 func (s *Store) Replay(ctx context.Context, since, until time.Time, fn func([]store.Replayed) error) error {
-	names := map[string]string{}
-	name := func(n string) string {
-		if v, ok := names[n]; ok {
-			return v
-		}
-		n = strings.Clone(n)
-		names[n] = n
-		return n
-	}
-	lists := map[string][]string{}
-	list := func(t string) []string {
-		if t == "" {
-			return nil
-		}
-		if v, ok := lists[t]; ok {
-			return v
-		}
-		t = strings.Clone(t)
-		v := strings.Split(t, ",")
-		lists[t] = v
-		return v
-	}
+	names, lists := intern.Strings{}, intern.Lists{}
 	page := make([]store.Replayed, 0, replayPage)
 	err := s.queryRows(ctx, replaySQL, []any{ts(since), untilTS(until)}, len(replayColumnNames), func(vs []driver.Value) error {
 		r := rowReader{vs: vs, names: replayColumnNames}
@@ -65,7 +44,7 @@ func (s *Store) Replay(ctx context.Context, since, until time.Time, fn func([]st
 		if lm < 0 || lr < 0 || lm+lr > int64(len(texts)) {
 			return fmt.Errorf("column texts: member and rule of %d and %d bytes overrun its %d", lm, lr, len(texts))
 		}
-		d.MemberID, d.RuleID, d.Techniques = name(texts[:lm]), name(texts[lm:lm+lr]), list(texts[lm+lr:])
+		d.MemberID, d.RuleID, d.Techniques = names.Of(texts[:lm]), names.Of(texts[lm:lm+lr]), lists.Of(texts[lm+lr:])
 		if len(addrs) == 0 || len(addrs)%16 != 1 {
 			return fmt.Errorf("column addresses: %d bytes", len(addrs))
 		}

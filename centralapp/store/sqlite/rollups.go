@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/centralapp/store/internal/intern"
 )
 
 // Rollups are kept beside ingest, not in it: a per-row upsert in the
@@ -76,29 +77,15 @@ func (s *Store) Rollups(ctx context.Context, f store.RollupFilter) ([]store.Roll
 	out := make([]store.Rollup, 0, n)
 	// They are of few members, rules and sample fields: their texts are
 	// shared, not kept per row.
-	names := map[string]string{}
-	name := func(n string) string {
-		if have, ok := names[n]; ok {
-			return have
-		}
-		names[n] = n
-		return n
-	}
-	techs := map[string][]string{}
+	names, techs := intern.Strings{}, intern.Lists{}
+	name := names.Of
 	q := `SELECT ` + rollupColumns + ` FROM detection_rollups` + w.String() + " ORDER BY hour, member_id, rule_id, source_ip"
 	err := s.queryRows(ctx, q, w.args, len(rollupColumnNames), func(vs []driver.Value) error {
 		rr := rowReader{vs: vs, names: rollupColumnNames}
 		var r store.Rollup
 		r.Hour = time.Unix(0, rr.int()).UTC()
 		r.MemberID, r.RuleID, r.Source, r.RuleName = name(rr.text()), name(rr.text()), rr.addr(), name(rr.text())
-		if t := rr.text(); t != "" {
-			ts, ok := techs[t]
-			if !ok {
-				ts = strings.Split(t, ",")
-				techs[t] = ts
-			}
-			r.Techniques = slices.Clone(ts)
-		}
+		r.Techniques = slices.Clone(techs.Of(rr.text()))
 		r.DestinationPort = uint16(rr.int())
 		r.EventType, r.EventCategory, r.Signature = name(rr.text()), name(rr.text()), name(rr.text())
 		r.Outbound, r.Target = rr.int() != 0, name(rr.text())
