@@ -357,8 +357,11 @@ func (s *Service) flushShared(ctx context.Context) error {
 }
 
 // restoreShared loads the aggregation state the last leader saved, with
-// the position it holds batches up to. Without a saved state the
-// aggregator starts empty, from the first batch the stream or store holds.
+// the position it holds batches up to. Without a saved state, a cluster
+// on PostgreSQL alone rebuilds it from the store's horizon, rather than
+// follow the store from its first row as if everything it holds arrived
+// now; with a queue cluster the aggregator starts empty, from the first
+// batch the stream holds.
 func (s *Service) restoreShared(ctx context.Context) error {
 	data, err := s.shared.LoadState(ctx, aggregateState)
 	if err != nil {
@@ -366,6 +369,13 @@ func (s *Service) restoreShared(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if data == nil && s.js == nil {
+		if err := s.rebuildFromStore(ctx); err != nil {
+			return err
+		}
+		s.lastIndicators = nil
+		return s.storeLiveCampaigns(ctx)
+	}
 	var pos fedPosition
 	snapshot := s.emptyAggregate
 	if data != nil {
@@ -379,24 +389,8 @@ func (s *Service) restoreShared(ctx context.Context) error {
 		return fmt.Errorf("aggregation state: %w", err)
 	}
 	s.fed = pos
-	if data == nil && s.js == nil {
-		// No state saved, or it was lost: rebuild it from the store's
-		// horizon, rather than follow the store from its first row as if
-		// everything it holds arrived now.
-		start := time.Now()
-		ds, ss, fed, err := s.rebuild(ctx, rebuildSince(s.Agg.Config(), start), start)
-		if err != nil {
-			return fmt.Errorf("aggregation rebuild: %w", err)
-		}
-		s.fed = fed
-		s.log.Info("aggregation state rebuilt from the store", "detections", ds, "summaries", ss,
-			"took", time.Since(start).Round(time.Millisecond))
-	}
 	s.lastIndicators = nil
-	// Changes the last leader had not stored are not in the state: store
-	// every live campaign again.
-	now := time.Now()
-	return s.putCampaigns(ctx, s.Agg.Campaigns(now.Add(-s.Agg.Config().CampaignTTL)), now)
+	return s.storeLiveCampaigns(ctx)
 }
 
 // Settled reports whether every batch published so far is stored and,

@@ -31,7 +31,6 @@ import (
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
 	"github.com/cyberalarm/cyberalarm/centralapp/store/postgres"
 	"github.com/cyberalarm/cyberalarm/centralapp/web"
-	"github.com/cyberalarm/cyberalarm/detect"
 	"github.com/cyberalarm/cyberalarm/detect/update"
 )
 
@@ -219,16 +218,11 @@ func (s *Service) observeRows(ds []store.Detection, ss []store.Summary) {
 // appendDetections appends the observations of ds; member is theirs, or
 // "" when each names its own.
 func appendDetections(obs []aggregate.Observation, member string, ds []store.Detection) []aggregate.Observation {
-	var d detect.Detection
 	for i := range ds {
-		sd := &ds[i]
-		d = detect.Detection{
-			RuleID: sd.RuleID, RuleName: sd.RuleName, Severity: sd.Severity, Techniques: sd.Techniques,
-			Source: sd.Source, Destination: sd.Destination, DestinationPort: sd.DestinationPort,
-			Related: sd.Related, DistinctSources: sd.DistinctSources,
-			Count: sd.Count, FirstSeen: sd.FirstSeen, LastSeen: sd.LastSeen, MemberID: cmp.Or(member, sd.MemberID),
-		}
-		obs = aggregate.AppendDetection(obs, &d)
+		d := &ds[i]
+		o := aggregate.Observation{Member: cmp.Or(member, d.MemberID), Techniques: d.Techniques, RuleID: d.RuleID,
+			Port: d.DestinationPort, Count: d.Count, First: d.FirstSeen, Last: d.LastSeen, Kind: aggregate.KindDetection}
+		obs = aggregate.AppendSources(obs, o, d.Source, d.Related)
 	}
 	return obs
 }

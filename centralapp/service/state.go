@@ -65,41 +65,47 @@ func (s *Service) restoreAggregate(ctx context.Context) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	var since time.Time
-	from := "state file"
 	if err := s.loadState(data); err != nil {
 		if data != nil {
 			s.log.Warn("aggregation state not restored; rebuilding it from the store", "err", err)
 		}
-		if err := s.Agg.UnmarshalBinary(s.emptyAggregate); err != nil {
+		if err := s.rebuildFromStore(ctx); err != nil {
 			return err
 		}
-		s.fed = fedPosition{}
-		since = rebuildSince(s.Agg.Config(), start)
-		from = "store"
-	}
-	loaded := time.Now()
-	var ds, ss int
-	if from == "store" {
-		// Everything stored from since on, in order of event time; then
-		// the catch-up finds nothing unless it was stored meanwhile.
-		if ds, ss, s.fed, err = s.rebuild(ctx, since, start); err != nil {
-			return fmt.Errorf("aggregation rebuild: %w", err)
+	} else {
+		loaded := time.Now()
+		ds, ss, err := s.catchUp(ctx, time.Time{})
+		if err != nil {
+			return fmt.Errorf("aggregation feed: %w", err)
 		}
+		s.log.Info("aggregation state restored", "from", "state file", "replayed_detections", ds, "replayed_summaries", ss,
+			"load", loaded.Sub(start).Round(time.Millisecond), "replay", time.Since(loaded).Round(time.Millisecond))
 	}
-	cds, css, err := s.catchUp(ctx, since)
-	if err != nil {
-		return fmt.Errorf("aggregation feed: %w", err)
-	}
-	ds, ss = ds+cds, ss+css
 	s.observed.store(s.fed)
-	if from == "state file" || ds+ss > 0 {
-		took := time.Since(loaded)
-		s.log.Info("aggregation state restored", "from", from, "replayed_detections", ds, "replayed_summaries", ss,
-			"load", loaded.Sub(start).Round(time.Millisecond), "replay", took.Round(time.Millisecond))
+	return s.storeLiveCampaigns(ctx)
+}
+
+// rebuildFromStore replaces the aggregation state, and its position, with
+// one rebuilt from what the store holds within the aggregation's horizon.
+func (s *Service) rebuildFromStore(ctx context.Context) error {
+	start := time.Now()
+	if err := s.Agg.UnmarshalBinary(s.emptyAggregate); err != nil {
+		return err
 	}
-	// Changes not yet stored when the state was saved are not in it:
-	// store every live campaign again.
+	ds, ss, fed, err := s.rebuild(ctx, rebuildSince(s.Agg.Config(), start), start)
+	if err != nil {
+		return fmt.Errorf("aggregation rebuild: %w", err)
+	}
+	s.fed = fed
+	s.log.Info("aggregation state rebuilt from the store", "detections", ds, "summaries", ss,
+		"took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// storeLiveCampaigns stores every live campaign again after the state was
+// loaded or rebuilt: changes not yet stored when it was saved are not in
+// it.
+func (s *Service) storeLiveCampaigns(ctx context.Context) error {
 	now := time.Now()
 	return s.putCampaigns(ctx, s.Agg.Campaigns(now.Add(-s.Agg.Config().CampaignTTL)), now)
 }
