@@ -60,7 +60,6 @@ type summary struct {
 	TopSources   []sourceRow
 	Techniques   []techniqueRow
 	Recent       []store.Detection
-	Truncated    bool // more detections than one read returns: techniques are of the first
 
 	rollups []store.Rollup // the window's, which memberRows reuses for all members
 }
@@ -92,10 +91,10 @@ type silentDevice struct {
 }
 
 // summarise reads member's window ("" for all members). The counts, the
-// chart, the top rules and sources come from the hourly rollups, exact
-// however many detections the window holds; the window starts on a UTC
-// day, so its hours hold exactly its detections. Techniques are not in the
-// rollups: they come from the window's first store.MaxLimit detections.
+// chart, the top rules, sources and techniques come from the hourly
+// rollups, exact however many detections the window holds; the window
+// starts on a UTC day, so its hours hold exactly its detections. A rule's
+// name is its first detection's: the rollup with the lowest first id.
 func (w *Web) summarise(r *http.Request, member string) (*summary, error) {
 	ctx := r.Context()
 	s := &summary{}
@@ -108,8 +107,10 @@ func (w *Web) summarise(r *http.Request, member string) (*summary, error) {
 	perDay := make([]int64, overviewDays)
 	rules := map[string]*ruleRow{}
 	ruleMembers := map[string]map[string]bool{}
+	ruleFirst := map[string]int64{}
 	sources := map[netip.Addr]*sourceRow{}
 	sourceMembers := map[netip.Addr]map[string]bool{}
+	techs := map[string]int64{}
 	for _, ru := range rollups {
 		s.Detections += ru.Detections
 		s.Events += ru.Count
@@ -124,6 +125,12 @@ func (w *Web) summarise(r *http.Request, member string) (*summary, error) {
 		rr.Detections += ru.Detections
 		rr.Events += ru.Count
 		ruleMembers[ru.RuleID][ru.MemberID] = true
+		if first, ok := ruleFirst[ru.RuleID]; !ok || ru.FirstID < first {
+			ruleFirst[ru.RuleID], rr.Name = ru.FirstID, ru.RuleName
+		}
+		for _, t := range ru.Techniques {
+			techs[t] += ru.Detections
+		}
 		if !ru.Source.IsValid() {
 			continue
 		}
@@ -138,6 +145,11 @@ func (w *Web) summarise(r *http.Request, member string) (*summary, error) {
 			sr.LastSeen = ru.LastSeen
 		}
 		sourceMembers[ru.Source][ru.MemberID] = true
+		for _, t := range ru.Techniques {
+			if !slices.Contains(sr.Techniques, t) {
+				sr.Techniques = append(sr.Techniques, t)
+			}
+		}
 	}
 	s.Sources = len(sources)
 	for id, rr := range rules {
@@ -156,52 +168,8 @@ func (w *Web) summarise(r *http.Request, member string) (*summary, error) {
 		return cmp.Or(cmp.Compare(b.Events, a.Events), cmp.Compare(b.Detections, a.Detections), a.Source.Compare(b.Source))
 	})
 	s.TopSources = s.TopSources[:min(len(s.TopSources), topRows)]
-
-	ds, err := w.store.Detections(ctx, store.DetectionFilter{MemberID: member, Since: s.Since, Limit: store.MaxLimit})
-	if err != nil {
-		return nil, err
-	}
-	s.Truncated = len(ds) == store.MaxLimit
-	techs := map[string]int64{}
-	top := map[netip.Addr]*sourceRow{}
-	for i := range s.TopSources {
-		top[s.TopSources[i].Source] = &s.TopSources[i]
-	}
-	for i := range ds {
-		d := &ds[i]
-		for _, t := range d.Techniques {
-			techs[t]++
-		}
-		if sr := top[d.Source]; sr != nil {
-			for _, t := range d.Techniques {
-				if !slices.Contains(sr.Techniques, t) {
-					sr.Techniques = append(sr.Techniques, t)
-				}
-			}
-		}
-	}
 	for i := range s.TopSources {
 		slices.Sort(s.TopSources[i].Techniques)
-	}
-	// A rule's name is its first detection's in the window: in ds if the
-	// rule has one there, ds being the window's first by id, else after.
-	for i := range s.TopRules {
-		rr := &s.TopRules[i]
-		if j := slices.IndexFunc(ds, func(d store.Detection) bool { return d.RuleID == rr.ID }); j >= 0 {
-			rr.Name = ds[j].RuleName
-			continue
-		}
-		f := store.DetectionFilter{MemberID: member, RuleID: rr.ID, Since: s.Since, Limit: 1}
-		if len(ds) > 0 {
-			f.After = ds[len(ds)-1].ID
-		}
-		first, err := w.store.Detections(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		if len(first) > 0 {
-			rr.Name = first[0].RuleName
-		}
 	}
 	for id, n := range techs {
 		s.Techniques = append(s.Techniques, techniqueRow{id, n})
