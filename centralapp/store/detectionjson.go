@@ -256,12 +256,29 @@ func (s *scanner) member(w *wireFields) error {
 // names of each key, the scanner at the key's value. Other keys and
 // repeated keys are refused.
 func (s *scanner) fields(path string, names []string, value func(k int) error) error {
+	var seen uint32
+	return s.members(func(key []byte) error {
+		k := lookup(key, names)
+		if k < 0 {
+			return s.errorf("unknown field %q", join(path, string(key)))
+		}
+		if seen&(1<<k) != 0 {
+			return s.errorf("%s: repeated key", join(path, names[k]))
+		}
+		seen |= 1 << k
+		return value(k)
+	})
+}
+
+// members reads the object that is next, the scanner at its '{', calling
+// member with each key, the scanner at the key's value, which member
+// reads.
+func (s *scanner) members(member func(key []byte) error) error {
 	s.i++ // {
 	if s.peek() == '}' {
 		s.i++
 		return nil
 	}
-	var seen uint32
 	for {
 		if s.peek() != '"' {
 			return s.syntaxError("want an object key")
@@ -274,15 +291,7 @@ func (s *scanner) fields(path string, names []string, value func(k int) error) e
 			return s.syntaxError("want ':' after an object key")
 		}
 		s.i++
-		k := lookup(key, names)
-		if k < 0 {
-			return s.errorf("unknown field %q", join(path, string(key)))
-		}
-		if seen&(1<<k) != 0 {
-			return s.errorf("%s: repeated key", join(path, names[k]))
-		}
-		seen |= 1 << k
-		if err := value(k); err != nil {
+		if err := member(key); err != nil {
 			return err
 		}
 		switch s.peek() {

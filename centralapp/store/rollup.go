@@ -58,24 +58,8 @@ func (s *scanner) into(depth int, fields []field) error {
 	if s.peek() != '{' {
 		return s.skip(depth)
 	}
-	s.i++
-	if s.peek() == '}' {
-		s.i++
-		return nil
-	}
-	for {
-		if s.peek() != '"' {
-			return s.syntaxError("want an object key")
-		}
-		key, err := s.str()
-		if err != nil {
-			return err
-		}
-		if s.peek() != ':' {
-			return s.syntaxError("want ':' after an object key")
-		}
-		s.i++
-		f := (*field)(nil)
+	return s.members(func(key []byte) error {
+		var f *field
 		for i := range fields {
 			if string(key) == fields[i].name || foldEqual(key, fields[i].name) {
 				f = &fields[i]
@@ -84,30 +68,18 @@ func (s *scanner) into(depth int, fields []field) error {
 		}
 		switch {
 		case f == nil:
-			err = s.skip(depth + 1)
+			return s.skip(depth + 1)
 		case f.str != nil && s.peek() == '"':
-			var b []byte
-			if b, err = s.str(); err == nil {
+			b, err := s.str()
+			if err == nil {
 				*f.str = string(b)
 			}
-		case f.str != nil:
-			err = s.skip(depth + 1)
-		default:
-			err = s.into(depth+1, f.fields)
-		}
-		if err != nil {
 			return err
+		case f.str != nil:
+			return s.skip(depth + 1)
 		}
-		switch s.peek() {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.syntaxError("want ',' or '}' after an object value")
-		}
-	}
+		return s.into(depth+1, f.fields)
+	})
 }
 
 // RollupKey is what detections roll up by: Rollup's fields up to Target.
