@@ -1,12 +1,8 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Scan configures vulnerability scanning of members' proven targets.
@@ -166,32 +162,12 @@ func (c *Config) validateScanStore(bad func(path, format string, args ...any)) {
 	if s.MaxConns < 0 || s.MaxConns > 1000 {
 		bad("scan.max_conns", "%d: want 1 to 1000, or 0 for the default", s.MaxConns)
 	}
-	path := "scan.dsn"
 	switch {
-	case s.DSN != "" && s.DSNFile != "":
-		bad("scan.dsn_file", "give scan.dsn or scan.dsn_file, not both")
-		return
-	case s.DSNFile != "":
-		path = "scan.dsn_file"
-		data, err := os.ReadFile(s.DSNFile)
-		if err != nil {
-			bad(path, "%v", err)
-			return
-		}
-		if s.DSN = strings.TrimSpace(string(data)); s.DSN == "" {
-			bad(path, "%s is empty", s.DSNFile)
-			return
-		}
-	case s.DSN == "" && c.Store.Driver == "postgres":
+	case readDSN("scan", &s.DSN, s.DSNFile, bad):
+	case c.Store.Driver == "postgres":
 		// store's DSN was checked with store; an error there is enough.
 		s.DSN = c.Store.DSN
-		return
-	case s.DSN == "":
+	default:
 		bad("scan.driver", "postgres needs scan.dsn or scan.dsn_file, or store.driver: postgres, whose database it then shares")
-		return
-	}
-	// pgx's parse errors leave the password out.
-	if _, err := pgx.ParseConfig(s.DSN); err != nil {
-		bad(path, "%v", err)
 	}
 }

@@ -27,29 +27,37 @@ func (c *Config) validateStore(bad func(path, format string, args ...any)) {
 	if st.MaxConns < 0 {
 		bad("store.max_conns", "%d must not be negative", st.MaxConns)
 	}
-	path := "store.dsn"
+	if !readDSN("store", &st.DSN, st.DSNFile, bad) {
+		bad("store.driver", "postgres needs store.dsn or store.dsn_file")
+	}
+}
+
+// readDSN checks the connection settings prefix.dsn and prefix.dsn_file
+// of a PostgreSQL store, reading the file into *dsn, and reports whether
+// either was given.
+func readDSN(prefix string, dsn *string, file string, bad func(path, format string, args ...any)) bool {
+	path := prefix + ".dsn"
 	switch {
-	case st.DSN != "" && st.DSNFile != "":
-		bad("store.dsn_file", "give store.dsn or store.dsn_file, not both")
-		return
-	case st.DSNFile != "":
-		path = "store.dsn_file"
-		data, err := os.ReadFile(st.DSNFile)
+	case *dsn != "" && file != "":
+		bad(prefix+".dsn_file", "give %s.dsn or %s.dsn_file, not both", prefix, prefix)
+		return true
+	case file != "":
+		path = prefix + ".dsn_file"
+		data, err := os.ReadFile(file)
 		if err != nil {
 			bad(path, "%v", err)
-			return
+			return true
 		}
-		st.DSN = strings.TrimSpace(string(data))
-		if st.DSN == "" {
-			bad(path, "%s is empty", st.DSNFile)
-			return
+		if *dsn = strings.TrimSpace(string(data)); *dsn == "" {
+			bad(path, "%s is empty", file)
+			return true
 		}
-	case st.DSN == "":
-		bad("store.driver", "postgres needs store.dsn or store.dsn_file")
-		return
+	case *dsn == "":
+		return false
 	}
 	// pgx's parse errors leave the password out.
-	if _, err := pgx.ParseConfig(st.DSN); err != nil {
+	if _, err := pgx.ParseConfig(*dsn); err != nil {
 		bad(path, "%v", err)
 	}
+	return true
 }
