@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cyberalarm/cyberalarm/centralapp/store"
+	"github.com/cyberalarm/cyberalarm/detect"
 )
 
 // ingestLockID is the advisory lock an ingest transaction holds from its
@@ -196,76 +197,65 @@ func lastIDs(ctx context.Context, tx pgx.Tx, b *store.Batch) (detection, summary
 
 // copyDetections copies the detections of bs, in order, with one COPY.
 func copyDetections(ctx context.Context, tx pgx.Tx, bs ...*store.Batch) error {
-	n := 0
-	for _, b := range bs {
-		n += len(b.Detections)
-	}
-	if n == 0 {
-		return nil
-	}
-	row := make([]any, len(detectionCols))
-	bi, i := 0, 0 // the next row is bs[bi].Detections[i]
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"detections"}, detectionCols, pgx.CopyFromSlice(n,
-		func(int) ([]any, error) {
-			for i == len(bs[bi].Detections) {
-				bi, i = bi+1, 0
+	detections := func(b *store.Batch) []store.Detection { return b.Detections }
+	return copyRows(ctx, tx, "detections", detectionCols, bs, detections, func(row []any, b *store.Batch, d *store.Detection) {
+		var port any
+		if d.DestinationPort != 0 {
+			port = int32(d.DestinationPort)
+		}
+		techniques := d.Techniques
+		if techniques == nil {
+			techniques = []string{}
+		}
+		var related []netip.Addr
+		if len(d.Related) > 0 {
+			related = make([]netip.Addr, len(d.Related))
+			for j, a := range d.Related {
+				related[j] = addr(a)
 			}
-			b, d := bs[bi], &bs[bi].Detections[i]
-			i++
-			var port any
-			if d.DestinationPort != 0 {
-				port = int32(d.DestinationPort)
-			}
-			techniques := d.Techniques
-			if techniques == nil {
-				techniques = []string{}
-			}
-			var related []netip.Addr
-			if len(d.Related) > 0 {
-				related = make([]netip.Addr, len(d.Related))
-				for j, a := range d.Related {
-					related[j] = addr(a)
-				}
-			}
-			row[0], row[1], row[2], row[3], row[4], row[5], row[6] = b.MemberID, b.CollectorID, b.ID, d.RuleID,
-				d.RuleName, int16(d.Severity), techniques
-			row[7], row[8], row[9], row[10], row[11], row[12] = addr(d.Source), addr(d.Destination), port, related,
-				int32(d.DistinctSources), d.Count
-			row[13], row[14], row[15], row[16] = d.FirstSeen, d.LastSeen, b.Received, []byte(d.Raw)
-			return row, nil
-		}))
-	if err != nil {
-		return fmt.Errorf("detections: %w", err)
-	}
-	return nil
+		}
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = b.MemberID, b.CollectorID, b.ID, d.RuleID,
+			d.RuleName, int16(d.Severity), techniques
+		row[7], row[8], row[9], row[10], row[11], row[12] = addr(d.Source), addr(d.Destination), port, related,
+			int32(d.DistinctSources), d.Count
+		row[13], row[14], row[15], row[16] = d.FirstSeen, d.LastSeen, b.Received, []byte(d.Raw)
+	})
 }
 
 // copySummaries copies the summaries of bs, in order, with one COPY.
 func copySummaries(ctx context.Context, tx pgx.Tx, bs ...*store.Batch) error {
+	summaries := func(b *store.Batch) []detect.FlowSummary { return b.Summaries }
+	return copyRows(ctx, tx, "summaries", summaryCols, bs, summaries, func(row []any, b *store.Batch, f *detect.FlowSummary) {
+		row[0], row[1], row[2], row[3], row[4], row[5] = b.MemberID, b.CollectorID, f.Minute, addr(f.SourceIP),
+			int32(f.DestinationPort), f.Transport
+		row[6], row[7], row[8], row[9], row[10], row[11] = f.EventType, f.Device, f.Dataset, f.Count, f.Destination,
+			b.Received
+	})
+}
+
+// copyRows copies the rows of bs that items lists, batch by batch in
+// order, into table with one COPY; fill sets a row's values.
+func copyRows[T any](ctx context.Context, tx pgx.Tx, table string, cols []string, bs []*store.Batch,
+	items func(*store.Batch) []T, fill func(row []any, b *store.Batch, x *T)) error {
 	n := 0
 	for _, b := range bs {
-		n += len(b.Summaries)
+		n += len(items(b))
 	}
 	if n == 0 {
 		return nil
 	}
-	row := make([]any, len(summaryCols))
-	bi, i := 0, 0 // the next row is bs[bi].Summaries[i]
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"summaries"}, summaryCols, pgx.CopyFromSlice(n,
-		func(int) ([]any, error) {
-			for i == len(bs[bi].Summaries) {
-				bi, i = bi+1, 0
-			}
-			b, f := bs[bi], &bs[bi].Summaries[i]
-			i++
-			row[0], row[1], row[2], row[3], row[4], row[5] = b.MemberID, b.CollectorID, f.Minute, addr(f.SourceIP),
-				int32(f.DestinationPort), f.Transport
-			row[6], row[7], row[8], row[9], row[10], row[11] = f.EventType, f.Device, f.Dataset, f.Count, f.Destination,
-				b.Received
-			return row, nil
-		}))
+	row := make([]any, len(cols))
+	bi, i := 0, 0 // the next row is items(bs[bi])[i]
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromSlice(n, func(int) ([]any, error) {
+		for i == len(items(bs[bi])) {
+			bi, i = bi+1, 0
+		}
+		fill(row, bs[bi], &items(bs[bi])[i])
+		i++
+		return row, nil
+	}))
 	if err != nil {
-		return fmt.Errorf("summaries: %w", err)
+		return fmt.Errorf("%s: %w", table, err)
 	}
 	return nil
 }
